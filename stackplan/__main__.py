@@ -1,0 +1,3 @@
+from stackplan.cli.main import main
+
+main()

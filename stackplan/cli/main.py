@@ -1,0 +1,58 @@
+"""The `stackplan` command: flags → one workflow call → render → exit code.
+
+Heavy modules (requests, jsonschema, networkx) are imported inside the commands that
+need them, so that `stackplan --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+
+import typer
+
+from stackplan.cli import exit_codes
+from stackplan.cli.sim import sim_app
+from stackplan.errors import StackplanError
+
+app = typer.Typer(
+    name="stackplan",
+    help="Declarative provisioning for OpenStack clouds, driven by YAML.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(sim_app, name="sim")
+
+_debug = False
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(
+        False, "--debug", help="Log HTTP traffic (secrets masked) and show tracebacks."
+    ),
+) -> None:
+    global _debug
+    _debug = debug
+    if debug:
+        logging.basicConfig(
+            level=logging.DEBUG, stream=sys.stderr, format="DEBUG %(name)s: %(message)s"
+        )
+        # urllib3 logs raw request lines; our own http layer logs them masked instead.
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def main() -> None:
+    """Entry point: one place turns errors into a message and exit code 1."""
+    try:
+        app()
+    except StackplanError as exc:
+        if _debug:
+            traceback.print_exc()
+        typer.echo(f"Error: {exc.render()}", err=True)
+        raise SystemExit(exit_codes.ERROR) from None
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        raise SystemExit(exit_codes.INTERRUPTED) from None

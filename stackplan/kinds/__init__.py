@@ -1,0 +1,1 @@
+"""Resource kinds: one module per kind behind the `Kind` interface of `base.py`."""

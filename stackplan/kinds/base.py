@@ -1,0 +1,109 @@
+"""The interface every resource kind implements, and the values it exchanges.
+
+A kind knows its attributes (which update in place, which force a replacement) and how
+to read many, create, update and delete through a cloud client passed in. The diff uses
+only the pure parts (`effects`); refresh and apply call the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, Protocol
+
+from stackplan.spec.model import frozen_map
+
+
+class Effect(Enum):
+    """What a change to one attribute costs."""
+
+    UPDATE = "update"  # in place, nothing restarts
+    RESIZE = "resize"  # in place, the server reboots and keeps its ID
+    REBUILD = "rebuild"  # replace, unless the spec opts into a rebuild (root disk wiped)
+    REPLACE = "replace"  # a new resource
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """What stackplan writes on a resource it creates, so a lost create can be found again."""
+
+    lineage: str
+    address: str
+    token: str  # unique per create attempt
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedResource:
+    """One resource as the cloud holds it now, in the attribute shape of the desired one."""
+
+    kind: str
+    id: str
+    attrs: Mapping[str, Any] = field(default_factory=frozen_map)
+    status: str = ""  # the cloud's status (ACTIVE, BUILD, ERROR, ...); "" for kinds without one
+    fault: str | None = None
+    marker: Marker | None = None  # stackplan's marker found on it, if any
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """What refresh found: resources by cloud ID, and those carrying this stack's marker."""
+
+    by_id: Mapping[str, ObservedResource] = field(default_factory=frozen_map)
+    refreshed: bool = True  # False with --no-refresh: the diff then trusts the state
+
+    def get(self, kind: str, resource_id: str | None) -> ObservedResource | None:
+        found = self.by_id.get(resource_id) if resource_id else None
+        return found if found is not None and found.kind == kind else None
+
+    def with_marker(self, lineage: str, address: str) -> tuple[ObservedResource, ...]:
+        return tuple(
+            r
+            for r in self.by_id.values()
+            if r.marker and r.marker.lineage == lineage and r.marker.address == address
+        )
+
+
+class Kind(Protocol):
+    """A resource kind. Stateless: every call gets the cloud client it works with."""
+
+    name: ClassVar[str]
+    # Attributes the diff compares and what changing each one does; others are display-only.
+    effects: ClassVar[Mapping[str, Effect]]
+    # True when a create returns before the resource is usable (servers build).
+    settles: ClassVar[bool]
+
+    def recorded(self, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The attributes compared and kept in state for desired `attrs` (pure): bulky or
+        sensitive values are replaced by their digests."""
+        ...
+
+    def read_many(self, cloud: Any, ids: Collection[str], lineage: str) -> list[ObservedResource]:
+        """Every resource of this kind with one of `ids` or this lineage's marker, in few calls."""
+        ...
+
+    def create(self, cloud: Any, attrs: Mapping[str, Any], marker: Marker) -> str:
+        """Send the create; return the new ID without waiting for it to settle."""
+        ...
+
+    def update(
+        self, cloud: Any, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> None:
+        """Change in place what differs between before and after (including a resize)."""
+        ...
+
+    def rebuild(self, cloud: Any, resource_id: str, after: Mapping[str, Any]) -> None:
+        """Rebuild in place (servers only): new image, same ID, root disk wiped."""
+        ...
+
+    def delete(self, cloud: Any, resource_id: str) -> None:
+        """Ask for the delete; return without waiting for it to finish."""
+        ...
+
+    def find_by_marker(self, cloud: Any, marker: Marker) -> ObservedResource | None:
+        """The resource a possibly-lost create made, found by its marker, or None."""
+        ...

@@ -1,0 +1,1 @@
+"""Plans: the diff of desired, prior and observed as an immutable value, saved and rendered."""

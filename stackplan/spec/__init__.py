@@ -1,0 +1,1 @@
+"""Specs: what the user wrote, loaded with positions, validated, expanded into desired resources."""

@@ -1,0 +1,78 @@
+"""The spec once expanded: desired resources, unresolved or resolved, as frozen values.
+
+Holds data only; loading, validation and expansion live beside it. Attributes are plain
+JSON values (str, int, bool, list, dict) so that state and plan files can hold them.
+
+Server attributes, as `expand` produces them (names not yet resolved):
+    name: str                      the server's name in the cloud
+    image: {"id": str} | {"name": str, "most_recent": bool}
+    flavor: {"id": str} | {"name": str}
+    key_name: str | None           cloud keypair name (a spec keypair's cloud name, or the cloud's)
+    security_groups: list[str]     sorted, de-duplicated; ["default"] when the spec says nothing
+    metadata: dict[str, str]       may hold ${server.X.ATTR} references, filled at apply
+    user_data: str | None          the text (from user_data or user_data_file)
+    availability_zone: str | None
+    image_update: "replace" | "rebuild"
+After `resolve`, `image` and `flavor` are replaced by:
+    image_id, image_name, flavor_id, flavor_name (+ flavor_vcpus, flavor_ram, flavor_disk)
+Keypair attributes:
+    name: str, public_key: str (the key text, stripped)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from stackplan.addr import Address
+
+
+def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """A read-only view of a copy of `data`."""
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    prevent_destroy: bool = False
+    create_before_destroy: bool = False
+    ignore_changes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredResource:
+    """One resource the spec asks for, at its expanded address."""
+
+    address: Address
+    attrs: Mapping[str, Any]
+    depends_on: tuple[Address, ...] = ()  # explicit depends_on and implied by references
+    lifecycle: Lifecycle = Lifecycle()
+    where: str = ""  # `file:line:col` of the resource in the spec, for messages
+
+    @property
+    def kind(self) -> str:
+        return self.address.kind
+
+    def with_attrs(self, attrs: Mapping[str, Any]) -> DesiredResource:
+        return replace(self, attrs=frozen_map(attrs))
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """The whole expanded spec: resources in address order, outputs, and where it came from."""
+
+    stack: str
+    spec_path: Path
+    digest: str  # sha256 over the spec, the variable values and every file the spec read
+    resources: tuple[DesiredResource, ...]
+    outputs: Mapping[str, str] = field(default_factory=frozen_map)  # name -> "${...}" expression
+    variables: Mapping[str, Any] = field(default_factory=frozen_map)
+
+    def by_address(self) -> dict[Address, DesiredResource]:
+        return {r.address: r for r in self.resources}
+
+    def with_resources(self, resources: tuple[DesiredResource, ...]) -> Desired:
+        return replace(self, resources=resources)
