@@ -1,0 +1,1 @@
+"""Apply: carry a plan out against the cloud, walking the dependency graph."""
