@@ -1,0 +1,203 @@
+"""The state file format: JSON text <-> `State`, with one upgrade step per old version.
+
+Text in, text out: no file system here (`local.py` does that). Reading validates against
+`schemas/state.schema.json`; every refusal names the source and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from importlib import metadata
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from stackplan.addr import Address
+from stackplan.errors import StackplanError, StateError
+from stackplan.schemas import load_schema
+from stackplan.state.model import FORMAT_VERSION, ResourceRecord, State
+
+# UPGRADES[n] turns a parsed version-n document into a version-(n + 1) document; reading
+# applies them in a row up to FORMAT_VERSION. Version 1 is the first: none yet.
+Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
+UPGRADES: dict[int, Upgrade] = {}
+
+_OPTIONAL_RECORD_FIELDS = ("created_at", "updated_at")
+
+
+def _stackplan_version() -> str:
+    try:
+        return metadata.version("stackplan")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+STACKPLAN_VERSION = _stackplan_version()
+
+
+def parse_state(text: str, source: str) -> State:
+    """The state in `text`, read from `source` (a path, for messages), upgraded if old.
+
+    Raises StateError for text that is not JSON, not a state, from a newer stackplan, or
+    that breaks the schema; the message names `source`.
+    """
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StateError(
+            f"not valid JSON ({exc.msg}); the file may be truncated or edited by hand",
+            where=f"{source}:{exc.lineno}:{exc.colno}",
+            hint=_RESTORE_HINT,
+        ) from exc
+    if not isinstance(doc, dict):
+        raise StateError(
+            f"a state file holds a JSON object, not {_json_type(doc)}",
+            where=source,
+            hint=_RESTORE_HINT,
+        )
+    doc = upgrade(doc, source)
+    _validate(doc, source)
+    return _to_state(doc, source)
+
+
+def upgrade(doc: dict[str, Any], source: str) -> dict[str, Any]:
+    """`doc` brought up to FORMAT_VERSION through UPGRADES; a newer version is refused."""
+    version = doc.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise StateError(
+            f"format_version is missing or not an integer (found {version!r})",
+            where=source,
+            hint=_RESTORE_HINT,
+        )
+    if version > FORMAT_VERSION:
+        writer = doc.get("stackplan_version")
+        by = f"stackplan {writer}" if isinstance(writer, str) else "a newer stackplan"
+        raise StateError(
+            f"format_version {version} was written by {by}; this stackplan "
+            f"({STACKPLAN_VERSION}) reads format_version {FORMAT_VERSION} and older",
+            where=source,
+            hint="upgrade stackplan to use this state",
+        )
+    while version < FORMAT_VERSION:
+        step = UPGRADES.get(version)
+        if step is None:
+            raise StateError(
+                f"format_version {version} is too old for this stackplan to upgrade",
+                where=source,
+            )
+        doc = step(doc)
+        version += 1
+        doc["format_version"] = version
+    return doc
+
+
+def dump_state(state: State, stackplan_version: str | None = None) -> str:
+    """`state` as the text of a state file: stable key order, indent 2, trailing newline.
+
+    Keys of attributes and outputs are sorted, so that equal states give equal files and
+    changes diff line by line.
+    """
+    doc = {
+        "format_version": state.format_version,
+        "lineage": state.lineage,
+        "serial": state.serial,
+        "stack": state.stack,
+        "stackplan_version": stackplan_version or STACKPLAN_VERSION,
+        "resources": [_record_doc(r) for r in state.records],
+        "outputs": _plain(state.outputs),
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+_RESTORE_HINT = "the file is left as it is; repair it, or restore the .backup beside it"
+
+
+def _record_doc(record: ResourceRecord) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "address": str(record.address),
+        "kind": record.kind,
+        "id": record.id,
+        "status": record.status,
+        "attributes": _plain(record.attributes),
+        "dependencies": [str(d) for d in record.dependencies],
+    }
+    for name in _OPTIONAL_RECORD_FIELDS:
+        value = getattr(record, name)
+        if value is not None:
+            doc[name] = value
+    return doc
+
+
+def _plain(value: Any) -> Any:
+    """Plain JSON with sorted keys, from read-only maps and tuples."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(value[k]) for k in sorted(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _validate(doc: dict[str, Any], source: str) -> None:
+    validator = Draft202012Validator(load_schema("state"))
+    errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        lines = [f"{_json_path(e.absolute_path)}: {e.message}" for e in errors]
+        count = len(lines)
+        raise StateError(
+            f"not a valid state file ({count} problem{'s' if count != 1 else ''}):\n  "
+            + "\n  ".join(lines),
+            where=source,
+            hint=_RESTORE_HINT,
+        )
+
+
+def _json_path(path: Any) -> str:
+    text = "$"
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _to_state(doc: dict[str, Any], source: str) -> State:
+    records: dict[Address, ResourceRecord] = {}
+    for i, item in enumerate(doc["resources"]):
+        where = f"{source}: resources[{i}]"
+        address = _address(item["address"], where)
+        if address.kind != item["kind"]:
+            raise StateError(f"kind {item['kind']!r} does not match address {address}", where=where)
+        if address in records:
+            raise StateError(f"{address} appears twice", where=where, hint=_RESTORE_HINT)
+        deps = tuple(_address(d, f"{where}.dependencies") for d in item["dependencies"])
+        try:
+            records[address] = ResourceRecord(
+                address=address,
+                id=item["id"],
+                attributes=item["attributes"],
+                dependencies=deps,
+                status=item["status"],
+                created_at=item.get("created_at"),
+                updated_at=item.get("updated_at"),
+            )
+        except StateError as exc:
+            raise StateError(exc.message, where=where, hint=exc.hint) from exc
+    return State(
+        format_version=doc["format_version"],
+        lineage=doc["lineage"],
+        serial=doc["serial"],
+        stack=doc["stack"],
+        resources=records,
+        outputs=doc["outputs"],
+    )
+
+
+def _address(text: str, where: str) -> Address:
+    try:
+        return Address.parse(text)
+    except StackplanError as exc:
+        raise StateError(exc.message, where=where, hint=exc.hint) from exc
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")

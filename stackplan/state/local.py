@@ -1,0 +1,150 @@
+"""`LocalStateStore`: a state file on the local disk, written atomically, with a backup.
+
+A write never leaves a half-written file (temp file, fsync, `os.replace`, fsync of the
+directory) and never overwrites a corrupt or foreign file. Locking is in `lock.py`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from stackplan.errors import StateError
+from stackplan.state.file import dump_state, parse_state
+from stackplan.state.lock import FileLock
+from stackplan.state.model import State
+from stackplan.state.store import LockInfo, Notify
+
+FILE_MODE = 0o600
+
+
+class LocalStateStore:
+    """The state at `path`, its previous version at `<path>.backup`, its lock at `<path>.lock`.
+
+    `write` rule: the state must have the lineage of the file on disk, and a serial above
+    the file's; a state equal to the file's is accepted and writes nothing. Both files
+    are mode 0600 (they hold cloud IDs and attributes); the directory is created if missing.
+    Temp files are `.<name>.<random>.tmp` beside the state; one left by a crash is never
+    read, and can be deleted.
+    """
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.backup_path = self.path.with_name(self.path.name + ".backup")
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._lock = FileLock(self.lock_path, str(self.path))
+
+    def describe(self) -> str:
+        return str(self.path)
+
+    def read(self) -> State | None:
+        """The state in the file, or None if there is no file yet."""
+        data = self._read_bytes(self.path)
+        return None if data is None else self._parse(data, self.path)
+
+    def write(self, state: State) -> None:
+        """Replace the file with `state` atomically, keeping the old file as the backup."""
+        old = self._read_bytes(self.path)
+        if old is not None:
+            current = self._parse(old, self.path)
+            if self._is_unchanged(state, current):
+                return
+        text = dump_state(state)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if old is not None:
+                self._replace_with(self.backup_path, old)
+            self._replace_with(self.path, text.encode("utf-8"))
+        except OSError as exc:
+            raise StateError(
+                f"could not write the state: {exc.strerror or exc}",
+                where=str(self.path),
+                hint="the previous state is left as it was",
+            ) from exc
+
+    def lock(self, info: LockInfo, timeout: float = 0.0, notify: Notify | None = None) -> str:
+        return self._lock.lock(info, timeout=timeout, notify=notify)
+
+    def unlock(self, lock_id: str) -> None:
+        self._lock.unlock(lock_id)
+
+    def force_unlock(self, lock_id: str, notify: Notify | None = None) -> None:
+        self._lock.force_unlock(lock_id, notify=notify)
+
+    def lock_holder(self) -> LockInfo | None:
+        """Who holds the lock now, as written in the lock file (None if nobody says)."""
+        return self._lock.holder()
+
+    def _is_unchanged(self, state: State, current: State) -> bool:
+        """True if `state` equals `current`; raises if it may not replace it."""
+        where = str(self.path)
+        if state.lineage != current.lineage:
+            raise StateError(
+                f"the state to write has lineage {state.lineage}, but the file holds "
+                f"lineage {current.lineage}: they are different stacks' histories",
+                where=where,
+                hint="check --state; `stackplan state push` does not cross lineages",
+            )
+        if state == current:
+            return True
+        if state.serial <= current.serial:
+            raise StateError(
+                f"the state to write has serial {state.serial}, but the file is already at "
+                f"serial {current.serial}: someone wrote it meanwhile",
+                where=where,
+                hint="read the state again and redo the change on top of it",
+            )
+        return False
+
+    def _parse(self, data: bytes, path: Path) -> State:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StateError(
+                f"not UTF-8 text (byte {exc.start})",
+                where=str(path),
+                hint="the file is left as it is; repair it, or restore the .backup beside it",
+            ) from exc
+        return parse_state(text, str(path))
+
+    @staticmethod
+    def _read_bytes(path: Path) -> bytes | None:
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"cannot read: {exc.strerror or exc}", where=str(path)) from exc
+
+    @staticmethod
+    def _replace_with(target: Path, data: bytes) -> None:
+        """Put `data` at `target` in one rename: readers see the old file or the new one."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                os.fchmod(f.fileno(), FILE_MODE)
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(target.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable; some file systems cannot fsync a directory: then skip."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

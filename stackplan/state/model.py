@@ -1,0 +1,166 @@
+"""The persisted record of a stack: `State` and its `ResourceRecord`s, as frozen values.
+
+Pure data and pure helpers that return new values; no I/O, no clock, no file format here
+(`file.py` reads and writes them, `store.py` and `local.py` keep them).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from stackplan.addr import Address
+from stackplan.errors import StateError
+
+FORMAT_VERSION = 1
+
+# What a record's status says about the resource behind it:
+#   ok              created (or imported) and as the last apply left it
+#   tainted         a create that failed or a server that went ERROR: replaced on next apply
+#   pending_create  the intent is recorded, the create request may or may not have reached
+#                   the cloud; `id` may be None and attributes[CREATE_TOKEN] is the tag that
+#                   finds the server if the create did complete
+#   pending_delete  a delete was sent and not yet confirmed; the next run checks it is gone
+STATUSES = ("ok", "tainted", "pending_create", "pending_delete")
+CREATE_TOKEN = "create_token"
+
+
+def frozen_json(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A read-only view of a deep copy of `data`: nobody else holds its nested values.
+
+    Nested values stay plain JSON (lists, dicts) so that they compare equal to the
+    spec's desired attributes, which are plain JSON too.
+    """
+    return MappingProxyType(copy.deepcopy(dict(data or {})))
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRecord:
+    """What the state knows of one resource: its cloud ID, attributes and dependencies.
+
+    `created_at` / `updated_at` are ISO 8601 UTC timestamps set by the caller (or None).
+    """
+
+    address: Address
+    id: str | None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    dependencies: tuple[Address, ...] = ()
+    status: str = "ok"
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise StateError(
+                f"unknown resource status {self.status!r}",
+                where=str(self.address),
+                hint="a status is one of " + ", ".join(STATUSES),
+            )
+        if self.id is None and self.status in ("ok", "pending_delete"):
+            raise StateError(f"a {self.status!r} record needs an id", where=str(self.address))
+        deps = tuple(sorted(set(self.dependencies), key=Address.sort_key))
+        object.__setattr__(self, "attributes", frozen_json(self.attributes))
+        object.__setattr__(self, "dependencies", deps)
+
+    @property
+    def kind(self) -> str:
+        return self.address.kind
+
+    def with_status(self, status: str) -> ResourceRecord:
+        return replace(self, status=status)
+
+
+def _sorted_records(records: Iterable[ResourceRecord]) -> Mapping[Address, ResourceRecord]:
+    ordered = sorted(records, key=lambda r: r.address.sort_key())
+    return MappingProxyType({r.address: r for r in ordered})
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """One snapshot of a stack's state file.
+
+    `lineage` (a uuid4) is fixed when the state is created and never changes; `serial`
+    grows by one on every write (the caller calls `next_serial()` before writing).
+    `resources` is a read-only map sorted by address. The helpers return new values and
+    leave the serial alone.
+    """
+
+    format_version: int
+    lineage: str
+    serial: int
+    stack: str
+    resources: Mapping[Address, ResourceRecord] = field(default_factory=dict)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for address, record in self.resources.items():
+            if address != record.address:
+                raise StateError(f"record for {record.address} filed under {address}")
+        if self.serial < 0:
+            raise StateError(f"serial {self.serial} is negative")
+        object.__setattr__(self, "resources", _sorted_records(self.resources.values()))
+        object.__setattr__(self, "outputs", frozen_json(self.outputs))
+
+    @classmethod
+    def new(cls, stack: str, lineage: str | None = None) -> State:
+        """An empty state for `stack`: a fresh lineage, serial 0."""
+        return cls(FORMAT_VERSION, lineage or str(uuid.uuid4()), 0, stack)
+
+    @property
+    def records(self) -> tuple[ResourceRecord, ...]:
+        """Every record, sorted by address."""
+        return tuple(self.resources.values())
+
+    def record(self, address: Address) -> ResourceRecord | None:
+        """The record at `address`, or None if the state holds nothing there."""
+        return self.resources.get(address)
+
+    def next_serial(self) -> State:
+        """This state with its serial one higher: what a write of a change carries."""
+        return replace(self, serial=self.serial + 1)
+
+    def with_record(self, record: ResourceRecord) -> State:
+        """This state with `record` added, or replacing the record at its address."""
+        resources = dict(self.resources)
+        resources[record.address] = record
+        return replace(self, resources=resources)
+
+    def without(self, address: Address) -> State:
+        """This state without the record at `address` (which must be there)."""
+        if address not in self.resources:
+            raise StateError(f"no resource {address} in the state", where=str(address))
+        resources = dict(self.resources)
+        del resources[address]
+        return replace(self, resources=resources)
+
+    def moved(self, src: Address, dst: Address) -> State:
+        """This state with the record at `src` now at `dst`, and dependencies on it renamed.
+
+        Refuses a missing source, an occupied destination and a change of kind.
+        """
+        record = self.resources.get(src)
+        if record is None:
+            raise StateError(f"no resource {src} in the state", where=str(src))
+        if dst in self.resources:
+            raise StateError(f"{dst} is already in the state", where=str(dst))
+        if src.kind != dst.kind:
+            raise StateError(
+                f"cannot move a {src.kind} to a {dst.kind} address", where=f"{src} -> {dst}"
+            )
+        resources: dict[Address, ResourceRecord] = {}
+        for rec in self.resources.values():
+            if rec.address == src:
+                rec = replace(rec, address=dst)
+            if src in rec.dependencies:
+                deps = tuple(dst if d == src else d for d in rec.dependencies)
+                rec = replace(rec, dependencies=deps)
+            resources[rec.address] = rec
+        return replace(self, resources=resources)
+
+    def with_outputs(self, outputs: Mapping[str, Any]) -> State:
+        """This state with its outputs replaced by `outputs`."""
+        return replace(self, outputs=outputs)
