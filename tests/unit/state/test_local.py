@@ -1,6 +1,7 @@
 import hashlib
 import os
 import stat
+import threading
 
 import pytest
 from state_conformance import check_store
@@ -162,3 +163,26 @@ def test_a_file_from_a_newer_stackplan_is_refused_and_kept(tmp_path):
     with pytest.raises(StateError, match="upgrade stackplan"):
         store.write(state_with("b", state_with("a")))
     assert store.path.read_text(encoding="utf-8") == newer
+
+
+def test_a_reader_never_sees_a_half_written_file(tmp_path):
+    store = LocalStateStore(tmp_path / "web.json")
+    state = state_with("a")
+    store.write(state)
+    done = threading.Event()
+    seen = []
+
+    def writer():
+        current = state
+        for i in range(40):
+            big = {"name": "x" * 20000, "i": i}
+            current = current.with_record(ResourceRecord(WEB, "id", big)).next_serial()
+            store.write(current)
+        done.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    while not done.is_set():
+        seen.append(store.read().serial)  # raises StateError on a partial file
+    thread.join()
+    assert seen == sorted(seen)
