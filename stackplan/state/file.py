@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from functools import cache
 from importlib import metadata
 from typing import Any
 
@@ -138,9 +139,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema("state"))
+
+
 def _validate(doc: dict[str, Any], source: str) -> None:
-    validator = Draft202012Validator(load_schema("state"))
-    errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = [f"{_json_path(e.absolute_path)}: {e.message}" for e in errors]
         count = len(lines)
