@@ -1,0 +1,127 @@
+"""A loaded spec checked against `schemas/stackplan.schema.json`, as positioned Problems.
+
+The schema is the source of truth for the spec's shape; this module only turns
+jsonschema's errors into messages a user can act on (at a line, with a did-you-mean).
+Rules the schema cannot express (variables, references, files) live in `expand`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from stackplan.errors import Problem
+from stackplan.schemas import load_schema
+from stackplan.spec.load import LoadedYaml, Path_
+
+SCHEMA_NAME = "stackplan"
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
+}
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest candidate, or nothing."""
+    pool = list(candidates)
+    close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
+    # Abbreviations (`desc` for `description`) score low with difflib but are obvious.
+    close = close or [c for c in pool if len(word) >= 3 and c.startswith(word)][:1]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def schema_problems(doc: LoadedYaml, data: Any = None, note: str = "") -> list[Problem]:
+    """Every way `data` (default: the document's own) breaks the schema, at its position.
+
+    `note` is added to each message, e.g. when checking values after substitution.
+    """
+    validator = Draft202012Validator(load_schema(SCHEMA_NAME))
+    instance = doc.data if data is None else data
+    problems: list[Problem] = []
+    for error in validator.iter_errors(instance):
+        problems.extend(_problems(doc, error, note))
+    return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
+
+
+def _problems(doc: LoadedYaml, error: ValidationError, note: str) -> list[Problem]:
+    path: Path_ = tuple(error.absolute_path)
+    keyword = str(error.validator)
+    if keyword == "additionalProperties":
+        return _unknown_keys(doc, error, path, note)
+    custom = _custom_messages(error)
+    if keyword in ("oneOf", "anyOf") and keyword not in custom and error.context:
+        return _problems(doc, best_match(error.context), note)
+    if error.schema_path and "propertyNames" in error.schema_path:
+        # jsonschema reports a bad key at its mapping; the key's own line is more useful.
+        path = (*path, str(error.instance))
+        return [doc.problem(path, _message(error) + note, prefer_key=True)]
+    on_container = isinstance(error.instance, dict | list)
+    return [doc.problem(path, _message(error) + note, prefer_key=on_container)]
+
+
+def _unknown_keys(doc: LoadedYaml, error: ValidationError, path: Path_, note: str) -> list[Problem]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    known: Sequence[str] = list(schema.get("properties", {}))
+    problems = []
+    for key in error.instance:
+        if key in known:
+            continue
+        hint = did_you_mean(key, known)
+        allowed = ", ".join(known)
+        message = f"unknown key{hint}" if hint else f"unknown key; allowed keys: {allowed}"
+        problems.append(doc.problem((*path, key), message.strip() + note, prefer_key=True))
+    return problems
+
+
+def _custom_messages(error: ValidationError) -> dict[str, str]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    return schema.get("x-messages", {})
+
+
+def _message(error: ValidationError) -> str:
+    """The schema's own `x-messages` text for the failed rule, else a generic one."""
+    keyword = str(error.validator)
+    custom = _custom_messages(error).get(keyword)
+    if custom:
+        return custom
+    value = error.validator_value
+    match keyword:
+        case "type":
+            types = [value] if isinstance(value, str) else list(value)
+            return "must be " + " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+        case "required":
+            missing = [k for k in value if k not in error.instance]
+            return "missing required key " + ", ".join(f"'{k}'" for k in missing)
+        case "enum":
+            choices = ", ".join(str(v) for v in value)
+            return f"must be one of: {choices}{did_you_mean(str(error.instance), map(str, value))}"
+        case "minimum":
+            return f"must be at least {value}"
+        case "minLength":
+            return "must not be empty" if value == 1 else f"must be at least {value} characters"
+        case "maxLength":
+            return f"is {len(error.instance)} characters long; at most {value} are allowed"
+        case "maxProperties":
+            return f"has {len(error.instance)} items; at most {value} are allowed"
+        case "dependentRequired":
+            return f"needs {', '.join(_dependents(error))}"
+    return error.message
+
+
+def _dependents(error: ValidationError) -> list[str]:
+    return [
+        f"'{need}' with '{key}'"
+        for key, needs in error.validator_value.items()
+        if key in error.instance
+        for need in needs
+        if need not in error.instance
+    ]
