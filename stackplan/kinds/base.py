@@ -7,7 +7,7 @@ only the pure parts (`effects`); refresh and apply call the rest.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Protocol
@@ -31,6 +31,24 @@ class Marker:
     lineage: str
     address: str
     token: str  # unique per create attempt
+
+
+GONE = "GONE"  # the status an Await uses for "no longer listed" (a finished delete)
+
+
+@dataclass(frozen=True, slots=True)
+class Await:
+    """An operation the cloud finishes later: wait until the resource reaches `until`.
+
+    The executor polls every awaited resource with one list call per interval, holding no
+    parallelism slot. `then` runs once `until` is reached and may ask for another wait
+    (a resize waits for VERIFY_RESIZE, confirms, then waits for ACTIVE).
+    """
+
+    resource_id: str
+    until: frozenset[str]
+    then: Callable[[], Await | None] | None = None
+    verb: str = "creating"  # for progress lines: "still creating [10s]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,21 +105,27 @@ class Kind(Protocol):
         ...
 
     def create(self, cloud: Any, attrs: Mapping[str, Any], marker: Marker) -> str:
-        """Send the create; return the new ID without waiting for it to settle."""
+        """Send the create; return the new ID without waiting for it to settle (the
+        executor awaits ACTIVE for kinds that settle)."""
         ...
 
     def update(
         self, cloud: Any, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
-    ) -> None:
+    ) -> Await | None:
         """Change in place what differs between before and after (including a resize)."""
         ...
 
-    def rebuild(self, cloud: Any, resource_id: str, after: Mapping[str, Any]) -> None:
+    def rebuild(self, cloud: Any, resource_id: str, after: Mapping[str, Any]) -> Await | None:
         """Rebuild in place (servers only): new image, same ID, root disk wiped."""
         ...
 
-    def delete(self, cloud: Any, resource_id: str) -> None:
-        """Ask for the delete; return without waiting for it to finish."""
+    def delete(self, cloud: Any, resource_id: str) -> Await | None:
+        """Ask for the delete; an Await until GONE where the cloud deletes later."""
+        ...
+
+    def poll(self, cloud: Any, ids: Collection[str], since: str) -> dict[str, ObservedResource]:
+        """The awaited resources among those changed since `since` (ISO time), in one call.
+        A deleted one is reported with status GONE (or is absent)."""
         ...
 
     def find_by_marker(self, cloud: Any, marker: Marker) -> ObservedResource | None:

@@ -1,0 +1,309 @@
+"""Walks a plan's step graph against the cloud, up to `parallelism` operations at once.
+
+API calls run in a thread pool; waiting for the cloud (BUILD → ACTIVE, deletes) holds no
+slot: the walker polls every awaited resource with one list call per interval. The state
+is written after every completed step, and before every create (the intent, with the
+marker that finds the server again if the create's answer is lost).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import networkx as nx
+
+from stackplan.addr import Address
+from stackplan.apply.events import (
+    ChangeDone,
+    ChangeFailed,
+    ChangeProgress,
+    ChangeSkipped,
+    ChangeStarted,
+    EventSink,
+    Notice,
+)
+from stackplan.apply.recorder import StateRecorder
+from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step, build_steps
+from stackplan.errors import CloudError, StackplanError
+from stackplan.kinds.base import GONE, Await, Kind, Marker
+from stackplan.plan.model import Action, Plan
+
+_VERBS = {  # phase -> (started, done, progress)
+    CREATE: ("Creating", "Creation complete", "still creating"),
+    UPDATE: ("Modifying", "Modifications complete", "still modifying"),
+    DELETE: ("Destroying", "Destruction complete", "still destroying"),
+    RECORD: ("Adopting", "Adopted", "still adopting"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    parallelism: int = 10
+    poll_interval: float = 1.0
+    progress_every: float = 10.0
+    # How far back the first poll looks, to absorb clock skew between us and the cloud.
+    clock_margin: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    done: tuple[Address, ...]
+    failed: tuple[tuple[Address, str], ...]
+    skipped: tuple[Address, ...]
+    interrupted: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped and not self.interrupted
+
+
+@dataclass
+class _Waiting:
+    step: Step
+    kind: Kind
+    awaiting: Await
+    started: float
+    last_progress: float
+
+
+@dataclass
+class _Walk:
+    graph: nx.DiGraph
+    remaining_deps: dict[Step, int]
+    ready: list[Step] = field(default_factory=list)
+    running: dict[Future[Any], Step] = field(default_factory=dict)
+    waiting: dict[str, _Waiting] = field(default_factory=dict)
+    started_at: dict[Step, float] = field(default_factory=dict)
+    done: list[Address] = field(default_factory=list)
+    failed: list[tuple[Address, str]] = field(default_factory=list)
+    skipped: list[Address] = field(default_factory=list)
+
+
+class Executor:
+    """Carries out one plan. `pressure()` returns how often the cloud pushed back (429/503)
+    since the last call; the walker halves its width while it does and grows it back after."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        cloud: Any,
+        kinds: Mapping[str, Kind],
+        recorder: StateRecorder,
+        emit: EventSink,
+        options: ApplyOptions = ApplyOptions(),
+        cancel: threading.Event | None = None,
+        pressure: Callable[[], int] | None = None,
+    ):
+        self.plan = plan
+        self.cloud = cloud
+        self.kinds = kinds
+        self.recorder = recorder
+        self.emit = emit
+        self.options = options
+        self.cancel = cancel or threading.Event()
+        self.pressure = pressure or (lambda: 0)
+        self.width = max(1, options.parallelism)
+        self._calm_since = time.monotonic()
+        since = datetime.now(UTC) - timedelta(seconds=options.clock_margin)
+        self._since = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def run(self) -> ApplyResult:
+        graph = build_steps(self.plan)
+        walk = _Walk(graph, {step: graph.in_degree(step) for step in graph.nodes})
+        walk.ready = sorted((s for s, n in walk.remaining_deps.items() if n == 0), key=_order)
+        next_poll = time.monotonic() + self.options.poll_interval
+        with ThreadPoolExecutor(max_workers=max(1, self.options.parallelism)) as pool:
+            while walk.ready or walk.running or walk.waiting:
+                if self.cancel.is_set():
+                    self._drain(walk)
+                    break
+                self._adapt_width()
+                while walk.ready and len(walk.running) < self.width:
+                    step = walk.ready.pop(0)
+                    self._start(walk, step)
+                    walk.running[pool.submit(self._run_step, step)] = step
+                timeout = max(0.0, next_poll - time.monotonic()) if walk.waiting else 0.2
+                self._collect(walk, timeout)
+                if walk.waiting and time.monotonic() >= next_poll:
+                    self._poll(walk, pool)
+                    next_poll = time.monotonic() + self.options.poll_interval
+        pending = [s.address for s in walk.ready] + [w.step.address for w in walk.waiting.values()]
+        return ApplyResult(
+            done=tuple(walk.done),
+            failed=tuple(walk.failed),
+            skipped=tuple(walk.skipped) + tuple(pending) if self.cancel.is_set() else tuple(
+                walk.skipped
+            ),
+            interrupted=self.cancel.is_set(),
+        )
+
+    # -- scheduling ---------------------------------------------------------------------
+
+    def _adapt_width(self) -> None:
+        pushed = self.pressure()
+        now = time.monotonic()
+        if pushed:
+            self.width = max(1, self.width // 2)
+            self._calm_since = now
+        elif self.width < self.options.parallelism and now - self._calm_since > 2.0:
+            self.width += 1
+            self._calm_since = now
+
+    def _start(self, walk: _Walk, step: Step) -> None:
+        walk.started_at[step] = time.monotonic()
+        self.emit(ChangeStarted(step.address, step.change.action, _VERBS[step.phase][0]))
+
+    def _collect(self, walk: _Walk, timeout: float) -> None:
+        """Wait up to `timeout` for running operations; handle each one that finished."""
+        if not walk.running:
+            time.sleep(min(timeout, 0.2))
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            finished = [f for f in walk.running if f.done()]
+            if finished or time.monotonic() >= deadline:
+                break
+            time.sleep(0.01)
+        for future in finished:
+            step = walk.running.pop(future)
+            try:
+                awaiting = future.result()
+            except StackplanError as exc:
+                self._fail(walk, step, exc.render())
+                continue
+            except Exception as exc:  # a bug must not lose the state of the others
+                self._fail(walk, step, f"{type(exc).__name__}: {exc}")
+                continue
+            if awaiting is None:
+                self._finish(walk, step)
+            else:
+                now = time.monotonic()
+                kind = self.kinds[step.address.kind]
+                walk.waiting[awaiting.resource_id] = _Waiting(step, kind, awaiting, now, now)
+
+    def _poll(self, walk: _Walk, pool: ThreadPoolExecutor) -> None:
+        """One list call per kind covers every resource being waited for."""
+        by_kind: dict[str, list[str]] = {}
+        for rid, waiting in walk.waiting.items():
+            by_kind.setdefault(waiting.step.address.kind, []).append(rid)
+        now = time.monotonic()
+        for kind_name, ids in by_kind.items():
+            try:
+                seen = self.kinds[kind_name].poll(self.cloud, ids, self._since)
+            except CloudError as exc:
+                self.emit(Notice(f"Polling {kind_name}s failed, will retry: {exc.message}"))
+                continue
+            for rid in ids:
+                waiting = walk.waiting[rid]
+                found = seen.get(rid)
+                status = found.status if found is not None else None
+                if status is None and GONE in waiting.awaiting.until:
+                    status = GONE
+                if status in waiting.awaiting.until:
+                    del walk.waiting[rid]
+                    then = waiting.awaiting.then
+                    if then is None:
+                        self._finish(walk, waiting.step)
+                    else:
+                        walk.running[pool.submit(then)] = waiting.step
+                elif found is not None and found.failed:
+                    del walk.waiting[rid]
+                    fault = found.fault or "the cloud reported no fault message"
+                    self._fail(walk, waiting.step, f"went to ERROR: {fault}", rid)
+                elif now - waiting.last_progress >= self.options.progress_every:
+                    waiting.last_progress = now
+                    elapsed = now - walk.started_at[waiting.step]
+                    self.emit(ChangeProgress(waiting.step.address, waiting.awaiting.verb, elapsed))
+
+    def _finish(self, walk: _Walk, step: Step) -> None:
+        self.recorder.step_done(step)
+        elapsed = time.monotonic() - walk.started_at[step]
+        record = self.recorder.state.record(step.address)
+        rid = record.id if record is not None and step.phase != DELETE else step.change.id
+        self.emit(ChangeDone(step.address, step.change.action, _VERBS[step.phase][1], elapsed, rid))
+        if step.address not in walk.done:
+            walk.done.append(step.address)
+        for successor in walk.graph.successors(step):
+            walk.remaining_deps[successor] -= 1
+            if walk.remaining_deps[successor] == 0:
+                walk.ready.append(successor)
+        walk.ready.sort(key=_order)
+
+    def _fail(self, walk: _Walk, step: Step, message: str, resource_id: str | None = None) -> None:
+        self.recorder.step_failed(step, resource_id)
+        self.emit(ChangeFailed(step.address, step.change.action, message))
+        walk.failed.append((step.address, message))
+        for later in nx.descendants(walk.graph, step):
+            if later in walk.ready:
+                walk.ready.remove(later)
+            walk.remaining_deps[later] = -1  # never becomes ready
+            if later.address not in walk.skipped and later.address != step.address:
+                walk.skipped.append(later.address)
+                self.emit(ChangeSkipped(later.address, f"{step.address} failed"))
+
+    def _drain(self, walk: _Walk) -> None:
+        """After an interrupt: let operations already sent finish, start nothing new."""
+        self.emit(Notice("Interrupt received: waiting for operations in flight, starting none."))
+        while walk.running:
+            self._collect(walk, 0.5)
+        # Waits need no finishing: the state already holds the ID of everything created.
+
+    # -- one step, in a worker thread ---------------------------------------------------
+
+    def _run_step(self, step: Step) -> Await | None:
+        kind = self.kinds[step.address.kind]
+        change = step.change
+        if step.phase == RECORD:
+            self.recorder.adopt(step)
+            return None
+        if step.phase == DELETE:
+            return self._delete(kind, step)
+        if step.phase == UPDATE:
+            after = self.recorder.filled(change.after or {})
+            if change.action is Action.REBUILD:
+                return kind.rebuild(self.cloud, change.id or "", after)
+            return kind.update(self.cloud, change.id or "", change.before or {}, after)
+        return self._create(kind, step)
+
+    def _create(self, kind: Kind, step: Step) -> Await | None:
+        marker = Marker(self.plan.lineage, str(step.address), uuid.uuid4().hex)
+        attrs = self.recorder.filled(step.change.after or {})
+        self.recorder.intent(step, marker)
+        try:
+            resource_id = kind.create(self.cloud, attrs, marker)
+        except CloudError as exc:
+            # The answer may be lost while the cloud acted: look before anything retries.
+            if exc.status is not None and exc.status < 500:
+                raise
+            found = kind.find_by_marker(self.cloud, marker)
+            if found is None:
+                raise
+            self.emit(Notice(f"{step.address}: create answer lost; found {found.id} by its tag"))
+            resource_id = found.id
+        self.recorder.created(step, resource_id, attrs)
+        if kind.settles:
+            return Await(resource_id, frozenset({"ACTIVE"}), verb="still creating")
+        return None
+
+    def _delete(self, kind: Kind, step: Step) -> Await | None:
+        resource_id = self.recorder.id_to_delete(step)
+        if resource_id is None:
+            return None  # already gone from the cloud: only the state forgets it
+        try:
+            return kind.delete(self.cloud, resource_id)
+        except CloudError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+
+def _order(step: Step) -> tuple[int, tuple[str, str, int]]:
+    # Deletes first frees quota for the creates that follow; then by address for stable logs.
+    return ({DELETE: 0, UPDATE: 1, CREATE: 2, RECORD: 3}[step.phase], step.address.sort_key())

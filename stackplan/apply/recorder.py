@@ -1,0 +1,142 @@
+"""Keeps the state in step with an apply: one write after every step, from any thread.
+
+Every write goes through the store (atomic, serial + 1), so a kill at any moment leaves
+the last completed step recorded and never a half-written file.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step
+from stackplan.kinds.base import Kind, Marker
+from stackplan.plan.model import Action
+from stackplan.plan.refs import interpolate
+from stackplan.state.model import CREATE_TOKEN, ResourceRecord, State
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StateRecorder:
+    """The state during an apply. `write` persists a State; it is called under a lock."""
+
+    def __init__(self, state: State, write: Callable[[State], None], kinds: Mapping[str, Kind]):
+        self._state = state
+        self._write = write
+        self._kinds = kinds
+        self._lock = threading.Lock()
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    def _commit(self, change: Callable[[State], State]) -> None:
+        with self._lock:
+            new = change(self._state).next_serial()
+            self._write(new)
+            self._state = new
+
+    def filled(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        """`attrs` with `${kind.name.attr}` references filled from what is recorded now."""
+        filled, unknown = interpolate(attrs, self._state)
+        if unknown:
+            # The executor orders steps by dependency, so this means a failed dependency.
+            raise ValueError(f"references still unknown at apply time: {', '.join(unknown)}")
+        return dict(filled)
+
+    def intent(self, step: Step, marker: Marker) -> None:
+        """Before a create: note that it is about to happen and the tag that will find it."""
+        if step.change.action is Action.CREATE_THEN_DELETE:
+            return  # the record still holds the old resource until it is deleted
+        record = ResourceRecord(
+            address=step.address,
+            id=None,
+            attributes={CREATE_TOKEN: marker.token},
+            dependencies=step.change.depends_on,
+            status="pending_create",
+            created_at=_now(),
+        )
+        self._commit(lambda s: s.with_record(record))
+
+    def created(self, step: Step, resource_id: str, attrs: Mapping[str, Any]) -> None:
+        kind = self._kinds[step.address.kind]
+        record = ResourceRecord(
+            address=step.address,
+            id=resource_id,
+            attributes=kind.recorded(attrs),
+            dependencies=step.change.depends_on,
+            status="ok",
+            created_at=_now(),
+            updated_at=_now(),
+        )
+        self._commit(lambda s: s.with_record(record))
+
+    def adopt(self, step: Step) -> None:
+        change = step.change
+        kind = self._kinds[step.address.kind]
+        after = change.after or {}
+        record = ResourceRecord(
+            address=step.address,
+            id=change.id,
+            attributes=kind.recorded(after),
+            dependencies=change.depends_on,
+            status="ok",
+            updated_at=_now(),
+        )
+        self._commit(lambda s: s.with_record(record))
+
+    def step_done(self, step: Step) -> None:
+        change = step.change
+        if step.phase == UPDATE:
+            kind = self._kinds[step.address.kind]
+            attributes = kind.recorded(self.filled(change.after or {}))
+            self._commit(lambda s: _updated(s, step, attributes))
+        elif step.phase == DELETE:
+            self._commit(lambda s: _forget(s, step, change.id))
+        # CREATE and RECORD were recorded when the cloud answered.
+
+    def step_failed(self, step: Step, resource_id: str | None) -> None:
+        """A failed create with an ID (the server went ERROR) is kept as tainted."""
+        if step.phase != CREATE or resource_id is None:
+            return  # a pending_create record stays: the next refresh looks for its tag
+        record = self._state.record(step.address)
+        if record is not None and record.id == resource_id:
+            self._commit(lambda s: s.with_record(record.with_status("tainted")))
+
+    def id_to_delete(self, step: Step) -> str | None:
+        return step.change.id
+
+
+def _updated(state: State, step: Step, attributes: Mapping[str, Any]) -> State:
+    record = state.record(step.address)
+    if record is None:
+        return state
+    return state.with_record(
+        ResourceRecord(
+            address=record.address,
+            id=record.id,
+            attributes=attributes,
+            dependencies=step.change.depends_on or record.dependencies,
+            status="ok",
+            created_at=record.created_at,
+            updated_at=_now(),
+        )
+    )
+
+
+def _forget(state: State, step: Step, deleted_id: str | None) -> State:
+    record = state.record(step.address)
+    if record is None:
+        return state
+    # After create-then-delete the address already holds the new resource: keep it.
+    if step.change.action is Action.CREATE_THEN_DELETE and record.id != deleted_id:
+        return state
+    return state.without(step.address)
+
+
+__all__ = ["RECORD", "StateRecorder"]

@@ -1,0 +1,88 @@
+"""The plan turned into a graph of steps: create, update, delete, record, and their order.
+
+Pure: builds a networkx DiGraph whose edge A → B means "B waits for A". Creates and
+updates follow dependencies; deletes go in reverse (a dependent is deleted first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from stackplan.addr import Address
+from stackplan.plan.model import Action, Change, Plan, Reason
+
+CREATE, UPDATE, DELETE, RECORD = "create", "update", "delete", "record"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    address: Address
+    phase: str  # CREATE, UPDATE, DELETE or RECORD
+    change: Change
+
+    def __str__(self) -> str:
+        return f"{self.phase} {self.address}"
+
+
+def _phases(change: Change) -> tuple[str, ...]:
+    action = change.action
+    if action is Action.CREATE:
+        return (CREATE,)
+    if action is Action.DELETE:
+        return (DELETE,)
+    if action is Action.DELETE_THEN_CREATE:
+        return (DELETE, CREATE)
+    if action is Action.CREATE_THEN_DELETE:
+        return (CREATE, DELETE)
+    if action in (Action.UPDATE, Action.RESIZE, Action.REBUILD):
+        return (UPDATE,)
+    if change.reason is Reason.ADOPTED:
+        return (RECORD,)  # found by its marker, unchanged: only the state needs it
+    return ()
+
+
+def build_steps(plan: Plan) -> nx.DiGraph:
+    """The steps of `plan` as a DAG; each node is a Step, edges point from before to after."""
+    graph = nx.DiGraph()
+    by_address: dict[Address, dict[str, Step]] = {}
+    for change in plan.changes:
+        phases = _phases(change)
+        steps = {phase: Step(change.address, phase, change) for phase in phases}
+        by_address[change.address] = steps
+        graph.add_nodes_from(steps.values())
+        if len(phases) == 2:
+            graph.add_edge(steps[phases[0]], steps[phases[1]])
+
+    def forward(address: Address) -> Step | None:
+        steps = by_address.get(address, {})
+        return steps.get(CREATE) or steps.get(UPDATE) or steps.get(RECORD)
+
+    for change in plan.changes:
+        steps = by_address[change.address]
+        for dep in _expand(change.depends_on, by_address):
+            dep_steps = by_address.get(dep, {})
+            # Creating or changing a resource waits for what it depends on to exist.
+            mine, theirs = forward(change.address), forward(dep)
+            if mine is not None and theirs is not None:
+                graph.add_edge(theirs, mine)
+            # Deleting what others depend on waits for those others to be deleted.
+            if DELETE in steps or DELETE in dep_steps:
+                if DELETE in steps and DELETE in dep_steps:
+                    graph.add_edge(steps[DELETE], dep_steps[DELETE])
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = " → ".join(str(step) for step, _ in nx.find_cycle(graph))
+        raise ValueError(f"the plan's steps form a cycle: {cycle}")
+    return graph
+
+
+def _expand(deps: tuple[Address, ...], known: dict[Address, dict[str, Step]]) -> list[Address]:
+    """Dependencies with a base address (`server.web`) meaning every instance of it."""
+    out: list[Address] = []
+    for dep in deps:
+        if dep in known:
+            out.append(dep)
+        elif dep.index is None:
+            out.extend(a for a in known if a.base == dep)
+    return out
