@@ -1,0 +1,103 @@
+"""`stackplan sim serve | env`: run the embedded OpenStack cloud, print its openrc lines.
+
+The simulator modules are imported inside the commands, so `stackplan --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+import typer
+
+# Keep in step with stackplan.sim.options.DEFAULT_PORT (not imported: startup speed).
+DEFAULT_PORT = 5555
+
+sim_app = typer.Typer(
+    name="sim",
+    help="The embedded OpenStack cloud (Keystone, Nova, Glance) for demos and tests.",
+    no_args_is_help=True,
+)
+
+
+@sim_app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind (loopback by default)."),
+    port: int = typer.Option(DEFAULT_PORT, help="Port; 0 picks a free one."),
+    db: str = typer.Option(
+        None, help="SQLite file kept across restarts; default: a temp file removed at exit."
+    ),
+    latency_ms: float = typer.Option(0.0, help="Milliseconds added to every response."),
+    build_seconds: float = typer.Option(2.0, help="Seconds a server (or action) stays busy."),
+    delete_seconds: float = typer.Option(0.0, help="Seconds a delete takes."),
+    fault_rate: float = typer.Option(0.0, help="Fraction of API requests answered 500/503."),
+    rate_limit: float = typer.Option(0.0, help="API requests per second, then 429; 0 = off."),
+    token_ttl: float = typer.Option(3600.0, help="Token lifetime in seconds."),
+    seed: int = typer.Option(None, help="Seed of the random generator (fault injection)."),
+    quota_instances: int = typer.Option(10, help="Servers per project; -1 = unlimited."),
+    quota_cores: int = typer.Option(20, help="vCPUs per project; -1 = unlimited."),
+    quota_ram: int = typer.Option(51200, help="RAM MiB per project; -1 = unlimited."),
+    no_quota: bool = typer.Option(False, "--no-quota", help="Make every quota unlimited."),
+) -> None:
+    """Serve the cloud on one port laid out like devstack: /identity, /compute, /image."""
+    from stackplan.sim.app import SimOptions
+    from stackplan.sim.app import serve as run
+
+    if no_quota:
+        quota_instances = quota_cores = quota_ram = -1
+    run(
+        SimOptions(
+            host=host,
+            port=port,
+            db=db,
+            latency_ms=latency_ms,
+            build_seconds=build_seconds,
+            delete_seconds=delete_seconds,
+            fault_rate=fault_rate,
+            rate_limit=rate_limit,
+            token_ttl=token_ttl,
+            seed=seed,
+            quota_instances=quota_instances,
+            quota_cores=quota_cores,
+            quota_ram=quota_ram,
+        )
+    )
+
+
+def env_lines(url: str, user: str = "demo", v2: bool = False) -> list[str]:
+    """The `export OS_...` lines for a simulator at `url` (also used by test fixtures)."""
+    common = {
+        "OS_USERNAME": user,
+        "OS_PASSWORD": "secret",
+        "OS_REGION_NAME": "RegionOne",
+        "OS_INTERFACE": "public",
+    }
+    if v2:
+        values = {
+            "OS_AUTH_URL": f"{url}/identity/v2.0",
+            "OS_IDENTITY_API_VERSION": "2.0",
+            "OS_TENANT_NAME": user,
+            "OS_PROJECT_NAME": user,
+            **common,
+        }
+    else:
+        values = {
+            "OS_AUTH_URL": f"{url}/identity/v3",
+            "OS_IDENTITY_API_VERSION": "3",
+            "OS_PROJECT_NAME": user,
+            "OS_USER_DOMAIN_NAME": "Default",
+            "OS_PROJECT_DOMAIN_NAME": "Default",
+            **common,
+        }
+    return [f"export {k}={shlex.quote(v)}" for k, v in values.items()]
+
+
+@sim_app.command()
+def env(
+    host: str = typer.Option("127.0.0.1", help="Host the simulator listens on."),
+    port: int = typer.Option(DEFAULT_PORT, help="Port the simulator listens on."),
+    v2: bool = typer.Option(False, "--v2", help="Keystone v2.0 (the classic flow)."),
+    user: str = typer.Option("demo", help="demo or admin (password: secret)."),
+) -> None:
+    """Print `export OS_...=...` lines; use as `eval "$(stackplan sim env)"`."""
+    for line in env_lines(f"http://{host}:{port}", user=user, v2=v2):
+        typer.echo(line)

@@ -1,0 +1,103 @@
+"""SQLite storage for what the API creates: tokens, servers, keypairs.
+
+One connection per thread (sqlite3 objects are not shared), WAL so readers never wait
+for the writer, and one process-wide lock around write transactions so 50 parallel
+creates queue in Python instead of failing with `database is locked`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    project_id TEXT,
+    methods TEXT NOT NULL,
+    audit_ids TEXT NOT NULL,
+    issued_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS servers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    project_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT,
+    flavor_id TEXT NOT NULL,
+    old_flavor_id TEXT,
+    image_id TEXT NOT NULL,
+    key_name TEXT,
+    metadata TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    security_groups TEXT NOT NULL,
+    user_data TEXT,
+    access_ipv4 TEXT NOT NULL DEFAULT '',
+    access_ipv6 TEXT NOT NULL DEFAULT '',
+    ip TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    launched_at REAL,
+    vm_state TEXT NOT NULL,
+    task_state TEXT,
+    task_until REAL,
+    next_vm_state TEXT,
+    gone_at REAL,
+    resize_from TEXT,
+    fault TEXT
+);
+CREATE INDEX IF NOT EXISTS servers_project ON servers (project_id, gone_at);
+CREATE TABLE IF NOT EXISTS keypairs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (user_id, name)
+);
+"""
+
+
+class Database:
+    """A SQLite file shared by the request threads; `read()` and `write()` hand out cursors."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        with self._write_lock:
+            self._conn().executescript(_SCHEMA)  # executescript commits by itself
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def read(self) -> sqlite3.Connection:
+        return self._conn()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, serialised with every other writer of this process."""
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")

@@ -1,0 +1,51 @@
+"""The simulator's knobs (one frozen value) and the context handlers receive."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stackplan.sim.db import Database
+
+DEFAULT_PORT = 5555  # fixed so `sim env` without --port matches `sim serve` without --port
+UNLIMITED = -1  # Nova's spelling of "no quota"
+
+
+@dataclass(frozen=True, slots=True)
+class SimOptions:
+    """How the simulator behaves. Defaults are a small, calm, fast cloud.
+
+    db: SQLite path; None means a fresh temp file removed at stop (nothing persists).
+    quota_*: per-project limits enforced at create/resize; -1 is unlimited.
+    fault_rate: fraction of API requests answered 500/503 before any effect.
+    rate_limit: API requests per second over the whole server; 0 disables it.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    db: str | None = None
+    latency_ms: float = 0.0
+    build_seconds: float = 2.0
+    delete_seconds: float = 0.0
+    fault_rate: float = 0.0
+    rate_limit: float = 0.0
+    token_ttl: float = 3600.0
+    seed: int | None = None
+    quota_instances: int = 10
+    quota_cores: int = 20
+    quota_ram: int = 51200
+
+
+@dataclass(slots=True)
+class Context:
+    """What every handler may use: the options, the database, one random generator."""
+
+    options: SimOptions
+    db: Database
+    rng: random.Random = field(default_factory=random.Random)
+
+    def now(self) -> float:
+        return time.time()

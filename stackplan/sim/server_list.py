@@ -1,0 +1,171 @@
+"""Nova server reads: `GET /servers`, `/servers/detail` with Nova's filters, and show."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from stackplan.sim import compute, lifecycle, servers
+from stackplan.sim.options import Context
+from stackplan.sim.wire import ApiError, Request, Response
+
+Matcher = Callable[[sqlite3.Row, lifecycle.Settled], bool]
+_SORT_KEYS: dict[str, Callable[[sqlite3.Row, lifecycle.Settled], Any]] = {
+    "created_at": lambda r, s: r["seq"],
+    "display_name": lambda r, s: r["name"],
+    "updated_at": lambda r, s: s.updated,
+    "uuid": lambda r, s: r["id"],
+    "vm_state": lambda r, s: s.vm_state,
+    "key_name": lambda r, s: r["key_name"] or "",
+    "launched_at": lambda r, s: r["launched_at"] or 0,
+}
+
+
+def _parse_time(value: str) -> float:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            400,
+            f"Invalid input for query parameters changes-since. Value: "
+            f"{value}. '{value}' is not a 'date-time'",
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def _name_matcher(pattern: str) -> Matcher:
+    # Nova's name filter is an unanchored regex search (REGEXP); a pattern Python cannot
+    # compile falls back to a substring match, as Nova does on non-regex backends.
+    try:
+        regex = re.compile(pattern)
+        return lambda r, s: regex.search(r["name"]) is not None
+    except re.error:
+        return lambda r, s: pattern in r["name"]
+
+
+def _status_matcher(req: Request, values: list[str]) -> Matcher:
+    vm_states: set[str] = set()
+    for value in values:
+        wanted = lifecycle.STATUS_TO_VM_STATES.get(value.upper())
+        if wanted is None:
+            if req.version >= (2, 38):
+                raise ApiError(400, "Invalid status value")
+            return lambda r, s: False
+        vm_states |= wanted
+    return lambda r, s: s.vm_state in vm_states
+
+
+def _tags_matchers(req: Request) -> list[Matcher]:
+    if req.version < (2, 26):
+        return []
+    matchers: list[Matcher] = []
+    for param, want_all, negate in (
+        ("tags", True, False),
+        ("tags-any", False, False),
+        ("not-tags", True, True),
+        ("not-tags-any", False, True),
+    ):
+        raw = req.arg(param)
+        if not raw:
+            continue
+        wanted = set(raw.split(","))
+
+        def match(
+            r: sqlite3.Row,
+            s: lifecycle.Settled,
+            wanted: set[str] = wanted,
+            want_all: bool = want_all,
+            negate: bool = negate,
+        ) -> bool:
+            have = set(json.loads(r["tags"]))
+            hit = wanted <= have if want_all else bool(wanted & have)
+            return hit != negate
+
+        matchers.append(match)
+    return matchers
+
+
+def _matchers(req: Request) -> tuple[list[Matcher], float | None]:
+    matchers: list[Matcher] = []
+    if (name := req.arg("name")) is not None:
+        matchers.append(_name_matcher(name))
+    if statuses := req.query.get("status"):
+        matchers.append(_status_matcher(req, statuses))
+    since = None
+    if (raw := req.arg("changes-since")) is not None:
+        since = _parse_time(raw)
+        matchers.append(lambda r, s: s.updated >= since)
+    for param, column in (
+        ("image", "image_id"),
+        ("flavor", "flavor_id"),
+        ("reservation_id", "id"),
+        ("key_name", "key_name"),
+    ):
+        if (value := req.arg(param)) is not None:
+            matchers.append(lambda r, s, c=column, v=value: r[c] == v)
+    if (ip := req.arg("ip")) is not None:
+        matchers.append(lambda r, s, p=ip: re.match(p, r["ip"]) is not None)
+    matchers.extend(_tags_matchers(req))
+    return matchers, since
+
+
+def _select(ctx: Context, req: Request) -> list[tuple[sqlite3.Row, lifecycle.Settled]]:
+    matchers, since = _matchers(req)
+    now = ctx.now()
+    sql = "SELECT * FROM servers WHERE project_id = ?"
+    args: list[Any] = [req.token.project_id]
+    if since is None:  # only changes-since shows deleted servers, as in Nova
+        sql += " AND (gone_at IS NULL OR gone_at > ?)"
+        args.append(now)
+    sql += " ORDER BY seq DESC"
+    rows = ctx.db.read().execute(sql, args).fetchall()
+    picked = []
+    for row in rows:
+        state = lifecycle.settle(row, now)
+        if (since is None and state.gone) or not all(m(row, state) for m in matchers):
+            continue
+        picked.append((row, state))
+    sort_key = req.arg("sort_key")
+    if sort_key is not None:
+        if sort_key not in _SORT_KEYS:
+            raise ApiError(400, f"Invalid input for query parameters sort_key. Value: {sort_key}.")
+        key = _SORT_KEYS[sort_key]
+        picked.sort(key=lambda p: key(*p), reverse=req.arg("sort_dir") != "asc")
+    return picked
+
+
+def _list(ctx: Context, req: Request, detail: bool) -> Response:
+    picked = _select(ctx, req)
+    path = "servers/detail" if detail else "servers"
+    page, extra = compute.paginate(req, picked, lambda p: p[0]["id"], "servers", path)
+    if detail:
+        items = [servers.render(req, row, state) for row, state in page]
+    else:
+        items = [
+            {
+                "id": row["id"],
+                "name": row["name"],
+                "links": compute.links(req, "servers", row["id"]),
+            }
+            for row, _ in page
+        ]
+    return Response(200, {"servers": items, **extra})
+
+
+def server_list(ctx: Context, req: Request) -> Response:
+    return _list(ctx, req, detail=False)
+
+
+def server_detail(ctx: Context, req: Request) -> Response:
+    return _list(ctx, req, detail=True)
+
+
+def server_show(ctx: Context, req: Request) -> Response:
+    row, state = servers.load(ctx, req)
+    return Response(200, {"server": servers.render(req, row, state)})

@@ -1,0 +1,211 @@
+"""Nova server writes other than create and actions: update, delete, metadata, tags."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from stackplan.sim import lifecycle, quota, servers
+from stackplan.sim.options import Context
+from stackplan.sim.server_actions import start_task
+from stackplan.sim.wire import ApiError, Request, Response
+
+_UPDATE_KEYS = {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
+
+
+def update(ctx: Context, req: Request) -> Response:
+    body = req.json()
+    server = body.get("server") if isinstance(body, dict) else None
+    if not isinstance(server, dict):
+        raise ApiError(400, "'server' is a required property")
+    allowed = _UPDATE_KEYS | ({"description"} if req.version >= (2, 19) else set())
+    unknown = sorted(set(server) - allowed)
+    if unknown:
+        raise ApiError(
+            400,
+            f"Invalid input for field/attribute server. Value: {server}. "
+            f"Additional properties are not allowed ('{unknown[0]}' was "
+            "unexpected)",
+        )
+    columns: dict[str, Any] = {}
+    if "name" in server:
+        columns["name"] = servers.check_name(server["name"])
+    if "description" in server:
+        columns["description"] = server["description"]
+    for key, column in (("accessIPv4", "access_ipv4"), ("accessIPv6", "access_ipv6")):
+        if key in server:
+            columns[column] = server[key] or ""
+    with ctx.db.write() as conn:
+        row, _ = servers.load(ctx, req, conn)
+        if columns:
+            _set(ctx, conn, row, **columns)
+        row, state = servers.load(ctx, req, conn)
+    return Response(200, {"server": servers.render(req, row, state, reduced=True)})
+
+
+def _set(ctx: Context, conn: sqlite3.Connection, row: sqlite3.Row, **columns: Any) -> None:
+    columns["updated"] = ctx.now()
+    assignments = ", ".join(f"{k} = ?" for k in columns)
+    conn.execute(f"UPDATE servers SET {assignments} WHERE id = ?", (*columns.values(), row["id"]))
+
+
+def delete(ctx: Context, req: Request) -> Response:
+    """Allowed in any state; the row is soft-deleted `--delete-seconds` from now."""
+    with ctx.db.write() as conn:
+        row, state = servers.load(ctx, req, conn)
+        if state.task_state != "deleting":
+            gone_at = ctx.now() + ctx.options.delete_seconds
+            start_task(
+                ctx,
+                conn,
+                row,
+                state.vm_state,
+                "deleting",
+                "deleted",
+                task_until=gone_at,
+                gone_at=gone_at,
+            )
+    return Response(204)
+
+
+# -- metadata --------------------------------------------------------------------------
+
+
+def _writable(row: sqlite3.Row, state: lifecycle.Settled) -> None:
+    if state.vm_state not in ("active", "paused", "suspended", "stopped") or state.task_state:
+        raise ApiError(
+            409,
+            f"Cannot 'update metadata' instance {row['id']} while it is in "
+            f"vm_state {state.vm_state}",
+        )
+
+
+def metadata_show(ctx: Context, req: Request) -> Response:
+    row, _ = servers.load(ctx, req)
+    return Response(200, {"metadata": json.loads(row["metadata"])})
+
+
+def metadata_write(ctx: Context, req: Request) -> Response:
+    """POST merges, PUT replaces; both answer the whole new map."""
+    body = req.json()
+    given = body.get("metadata") if isinstance(body, dict) else None
+    if given is None:
+        raise ApiError(400, "'metadata' is a required property")
+    servers.check_metadata(given)
+    with ctx.db.write() as conn:
+        row, state = servers.load(ctx, req, conn)
+        _writable(row, state)
+        new = {**json.loads(row["metadata"]), **given} if req.method == "POST" else dict(given)
+        if len(new) > quota.MAX_METADATA:
+            raise ApiError(403, f"Maximum number of metadata items exceeds {quota.MAX_METADATA}")
+        _set(ctx, conn, row, metadata=json.dumps(new))
+    return Response(200, {"metadata": new})
+
+
+def meta_show(ctx: Context, req: Request) -> Response:
+    row, _ = servers.load(ctx, req)
+    key = req.params["key"]
+    metadata = json.loads(row["metadata"])
+    if key not in metadata:
+        raise ApiError(404, "Metadata item was not found")
+    return Response(200, {"meta": {key: metadata[key]}})
+
+
+def meta_put(ctx: Context, req: Request) -> Response:
+    body = req.json()
+    meta = body.get("meta") if isinstance(body, dict) else None
+    key = req.params["key"]
+    if not isinstance(meta, dict) or len(meta) != 1:
+        raise ApiError(400, "Request body contains too many items")
+    if key not in meta:
+        raise ApiError(400, "Request body and URI mismatch")
+    servers.check_metadata(meta)
+    with ctx.db.write() as conn:
+        row, state = servers.load(ctx, req, conn)
+        _writable(row, state)
+        new = {**json.loads(row["metadata"]), **meta}
+        if len(new) > quota.MAX_METADATA:
+            raise ApiError(403, f"Maximum number of metadata items exceeds {quota.MAX_METADATA}")
+        _set(ctx, conn, row, metadata=json.dumps(new))
+    return Response(200, {"meta": meta})
+
+
+def meta_delete(ctx: Context, req: Request) -> Response:
+    key = req.params["key"]
+    with ctx.db.write() as conn:
+        row, state = servers.load(ctx, req, conn)
+        _writable(row, state)
+        metadata = json.loads(row["metadata"])
+        if key not in metadata:
+            raise ApiError(404, "Metadata item was not found")
+        del metadata[key]
+        _set(ctx, conn, row, metadata=json.dumps(metadata))
+    return Response(204)
+
+
+# -- tags (2.26+) ----------------------------------------------------------------------
+
+
+def _tags_allowed(req: Request) -> None:
+    if req.version < (2, 26):
+        raise ApiError(404, "The resource could not be found.")
+
+
+def tags_show(ctx: Context, req: Request) -> Response:
+    _tags_allowed(req)
+    row, _ = servers.load(ctx, req)
+    return Response(200, {"tags": json.loads(row["tags"])})
+
+
+def tags_replace(ctx: Context, req: Request) -> Response:
+    _tags_allowed(req)
+    body = req.json()
+    tags = servers.check_tags(body.get("tags") if isinstance(body, dict) else None)
+    with ctx.db.write() as conn:
+        row, _ = servers.load(ctx, req, conn)
+        _set(ctx, conn, row, tags=json.dumps(tags))
+    return Response(200, {"tags": tags})
+
+
+def tags_clear(ctx: Context, req: Request) -> Response:
+    _tags_allowed(req)
+    with ctx.db.write() as conn:
+        row, _ = servers.load(ctx, req, conn)
+        _set(ctx, conn, row, tags="[]")
+    return Response(204)
+
+
+def tag_check(ctx: Context, req: Request) -> Response:
+    _tags_allowed(req)
+    row, _ = servers.load(ctx, req)
+    if req.params["tag"] not in json.loads(row["tags"]):
+        raise ApiError(404, f"Tag {req.params['tag']} could not be found.")
+    return Response(204)
+
+
+def tag_add(ctx: Context, req: Request) -> Response:
+    _tags_allowed(req)
+    tag = req.params["tag"]
+    with ctx.db.write() as conn:
+        row, _ = servers.load(ctx, req, conn)
+        tags = json.loads(row["tags"])
+        if tag in tags:
+            return Response(204)
+        tags = servers.check_tags([*tags, tag])
+        _set(ctx, conn, row, tags=json.dumps(tags))
+    location = f"{req.root}/servers/{row['id']}/tags/{tag}"
+    return Response(201, None, {"Location": location})
+
+
+def tag_delete(ctx: Context, req: Request) -> Response:
+    _tags_allowed(req)
+    tag = req.params["tag"]
+    with ctx.db.write() as conn:
+        row, _ = servers.load(ctx, req, conn)
+        tags = json.loads(row["tags"])
+        if tag not in tags:
+            raise ApiError(404, f"Tag {tag} could not be found.")
+        tags.remove(tag)
+        _set(ctx, conn, row, tags=json.dumps(tags))
+    return Response(204)
