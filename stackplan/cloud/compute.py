@@ -1,0 +1,495 @@
+"""Nova (compute v2.1): flavors, servers, keypairs, limits — as typed frozen values.
+
+Wire names (`flavorRef`, `OS-EXT-STS:task_state`, ...) stop here. The microversion is
+negotiated once from the version document: min(the cloud's maximum, ours).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from stackplan.cloud.image import Image
+from stackplan.cloud.session import Session
+from stackplan.errors import CloudError
+
+log = logging.getLogger("stackplan.cloud")
+
+MAX_MICROVERSION = (2, 79)  # Train: the newest behaviour this client implements
+PROXY_MAX = (2, 35)  # the /images proxy answers 404 from 2.36
+
+
+def _frozen(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    id: str
+    name: str
+    vcpus: int
+    ram: int  # MiB
+    disk: int  # GiB; 0 means "the size of the image"
+    ephemeral: int = 0
+    swap: int = 0  # MiB
+    is_public: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """A server as the cloud reports it now. `flavor_id` comes from the flavor table when
+    the microversion (2.47+) embeds the flavor by name only."""
+
+    id: str
+    name: str
+    status: str
+    flavor_id: str | None
+    flavor_name: str | None
+    image_id: str | None  # None for a server booted from a volume
+    key_name: str | None
+    metadata: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    tags: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()  # names, sorted, de-duplicated
+    addresses: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _frozen({}))
+    access_ip_v4: str | None = None
+    availability_zone: str | None = None
+    task_state: str | None = None
+    vm_state: str | None = None
+    fault: str | None = None  # the fault message when status is ERROR
+    created: str | None = None
+    updated: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCreate:
+    """What a new server is made of. `user_data` is text; it is base64-encoded here."""
+
+    name: str
+    image_id: str
+    flavor_id: str
+    key_name: str | None = None
+    security_groups: tuple[str, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    user_data: str | None = None
+    availability_zone: str | None = None
+    tags: tuple[str, ...] = ()
+    networks: str | tuple[Mapping[str, str], ...] = "auto"  # "auto", "none" or [{"uuid"}]
+
+
+@dataclass(frozen=True, slots=True)
+class Keypair:
+    name: str
+    fingerprint: str
+    public_key: str
+    type: str = "ssh"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Absolute compute limits of the project; -1 means unlimited."""
+
+    max_instances: int
+    instances_used: int
+    max_cores: int
+    cores_used: int
+    max_ram: int  # MiB
+    ram_used: int
+
+
+def parse_version(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    major, _, minor = text.partition(".")
+    try:
+        return (int(major), int(minor or 0))
+    except ValueError:
+        return None
+
+
+def _vstr(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+class ComputeClient:
+    """Nova at the catalog's `compute` endpoint. Thread-safe; one per run."""
+
+    def __init__(
+        self,
+        session: Session,
+        endpoint: str | None = None,
+        *,
+        max_microversion: str | None = None,
+        page_size: int | None = None,
+    ):
+        self.session = session
+        self._endpoint = endpoint
+        self._cap = parse_version(max_microversion) or MAX_MICROVERSION
+        self.page_size = page_size
+        self._microversion: tuple[int, int] | None = None
+        self._negotiated = False
+        self._lock = threading.Lock()
+        self._flavor_names: dict[str, str] | None = None  # name -> id, from the last listing
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        return (self._endpoint or self.session.endpoint("compute")).rstrip("/")
+
+    @property
+    def microversion(self) -> tuple[int, int] | None:
+        """The negotiated microversion, or None when the endpoint has none (legacy v2)."""
+        with self._lock:
+            if not self._negotiated:
+                self._microversion = self._negotiate()
+                self._negotiated = True
+            return self._microversion
+
+    def _negotiate(self) -> tuple[int, int] | None:
+        url = self.endpoint
+        token = self.session.token()
+        last = url.rsplit("/", 1)[-1]
+        if token.project_id and last == token.project_id:
+            url = url.rsplit("/", 1)[0]  # a legacy catalog URL ending in the project id
+        try:
+            data = self.session.http.request("GET", url).json() or {}
+        except CloudError as exc:
+            log.debug("compute version discovery at %s failed (%s); using 2.1", url, exc)
+            return (2, 1)
+        doc = data.get("version")
+        if not isinstance(doc, dict):
+            doc = next((v for v in data.get("versions") or [] if str(v.get("id")) == "v2.1"), None)
+        if not isinstance(doc, dict):
+            return (2, 1)
+        server_max = parse_version(doc.get("version"))
+        if server_max is None:
+            return None  # no microversions at all
+        return min(server_max, self._cap)
+
+    def at_least(self, major: int, minor: int) -> bool:
+        version = self.microversion
+        return version is not None and version >= (major, minor)
+
+    def _headers(self, version: tuple[int, int] | None = None) -> dict[str, str]:
+        version = version or self.microversion
+        if version is None:
+            return {}
+        text = _vstr(version)
+        return {"OpenStack-API-Version": f"compute {text}", "X-OpenStack-Nova-API-Version": text}
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Any = None,
+        retry_safe: bool | None = None,
+        version: tuple[int, int] | None = None,
+    ) -> Any:
+        url = path if urlsplit(path).scheme else f"{self.endpoint}/{path.lstrip('/')}"
+        response = self.session.request(
+            method,
+            url,
+            json_body=body,
+            params=params,
+            headers=self._headers(version),
+            retry_safe=retry_safe,
+        )
+        return response.json() if response.content else None
+
+    def _pages(
+        self,
+        path: str,
+        key: str,
+        params: Mapping[str, Any] | None = None,
+        version: tuple[int, int] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated list, following `<key>_links` rel=next."""
+        query: dict[str, Any] | None = dict(params or {})
+        if self.page_size:
+            query["limit"] = self.page_size
+        url: str | None = path
+        seen: set[str] = set()
+        while url:
+            data = self._call("GET", url, params=query, version=version) or {}
+            items = data.get(key) or []
+            yield from items
+            url = next(
+                (
+                    link.get("href")
+                    for link in data.get(f"{key}_links") or []
+                    if link.get("rel") == "next"
+                ),
+                None,
+            )
+            query = None  # the next link carries the query and the marker
+            if not items or url in seen:
+                break
+            if url:
+                seen.add(url)
+
+    # -- flavors -------------------------------------------------------------------------
+
+    def list_flavors(self) -> tuple[Flavor, ...]:
+        """Every flavor visible to the project (all pages of /flavors/detail)."""
+        flavors = tuple(_flavor(item) for item in self._pages("flavors/detail", "flavors"))
+        with self._lock:
+            self._flavor_names = {f.name: f.id for f in flavors}
+        return flavors
+
+    def get_flavor(self, flavor_id: str) -> Flavor:
+        return _flavor(self._call("GET", f"flavors/{flavor_id}")["flavor"])
+
+    def _flavor_id_by_name(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        with self._lock:
+            table = self._flavor_names
+        if table is None:
+            self.list_flavors()  # once per client: servers at 2.47+ name their flavor only
+            with self._lock:
+                table = self._flavor_names or {}
+        return table.get(name)
+
+    # -- images (the compute proxy; Glance is preferred, see image.py) --------------------
+
+    def list_images(self) -> tuple[Image, ...]:
+        """Images through Nova's proxy, pinned to 2.35 since it is gone from 2.36."""
+        version = self.microversion
+        pinned = min(version, PROXY_MAX) if version else None
+        return tuple(
+            _proxy_image(item) for item in self._pages("images/detail", "images", version=pinned)
+        )
+
+    # -- servers -------------------------------------------------------------------------
+
+    def list_servers(
+        self,
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        tags: tuple[str, ...] | None = None,
+        changes_since: str | None = None,
+    ) -> tuple[ServerInfo, ...]:
+        """Servers of the project with details, all pages. `name` is Nova's regex filter."""
+        params: dict[str, Any] = {}
+        if name is not None:
+            params["name"] = name
+        if status is not None:
+            params["status"] = status
+        if tags:
+            params["tags"] = ",".join(tags)
+        if changes_since is not None:
+            params["changes-since"] = changes_since
+        return tuple(
+            self._server(item) for item in self._pages("servers/detail", "servers", params)
+        )
+
+    def get_server(self, server_id: str) -> ServerInfo:
+        return self._server(self._call("GET", f"servers/{server_id}")["server"])
+
+    def create_server(self, spec: ServerCreate) -> str:
+        """Ask for a new server; returns its ID. Not retried: a repeat could boot two."""
+        server: dict[str, Any] = {
+            "name": spec.name,
+            "imageRef": spec.image_id,
+            "flavorRef": spec.flavor_id,
+        }
+        if spec.key_name:
+            server["key_name"] = spec.key_name
+        if spec.security_groups:
+            server["security_groups"] = [{"name": n} for n in spec.security_groups]
+        if spec.metadata:
+            server["metadata"] = dict(spec.metadata)
+        if spec.user_data is not None:
+            server["user_data"] = base64.b64encode(spec.user_data.encode()).decode()
+        if spec.availability_zone:
+            server["availability_zone"] = spec.availability_zone
+        if self.at_least(2, 37):
+            nets = spec.networks
+            server["networks"] = nets if isinstance(nets, str) else [dict(n) for n in nets]
+        elif not isinstance(spec.networks, str):
+            server["networks"] = [dict(n) for n in spec.networks]
+        late_tags = bool(spec.tags) and not self.at_least(2, 52)
+        if spec.tags and not late_tags:
+            server["tags"] = list(spec.tags)
+        data = self._call("POST", "servers", body={"server": server}, retry_safe=False)
+        server_id = str(data["server"]["id"])
+        if late_tags and self.at_least(2, 26):
+            self._call("PUT", f"servers/{server_id}/tags", body={"tags": list(spec.tags)})
+        return server_id
+
+    def update_server(self, server_id: str, *, name: str) -> None:
+        self._call("PUT", f"servers/{server_id}", body={"server": {"name": name}})
+
+    def delete_server(self, server_id: str, *, missing_ok: bool = True) -> None:
+        """Delete; a server already gone is fine unless `missing_ok` is False."""
+        try:
+            self._call("DELETE", f"servers/{server_id}")
+        except CloudError as exc:
+            if not (missing_ok and exc.status == 404):
+                raise
+
+    def set_metadata(
+        self, server_id: str, metadata: Mapping[str, str], *, replace: bool = False
+    ) -> dict[str, str]:
+        """Merge `metadata` into the server's (or replace it all); returns the result."""
+        method = "PUT" if replace else "POST"
+        data = self._call(
+            method,
+            f"servers/{server_id}/metadata",
+            body={"metadata": dict(metadata)},
+            retry_safe=True,
+        )
+        return dict(data.get("metadata") or {})
+
+    def delete_metadata_key(self, server_id: str, key: str) -> None:
+        self._call("DELETE", f"servers/{server_id}/metadata/{key}")
+
+    # -- actions -------------------------------------------------------------------------
+
+    def _action(self, server_id: str, body: dict[str, Any]) -> Any:
+        return self._call("POST", f"servers/{server_id}/action", body=body, retry_safe=False)
+
+    def resize(self, server_id: str, flavor_id: str) -> None:
+        self._action(server_id, {"resize": {"flavorRef": flavor_id}})
+
+    def confirm_resize(self, server_id: str) -> None:
+        self._action(server_id, {"confirmResize": None})
+
+    def revert_resize(self, server_id: str) -> None:
+        self._action(server_id, {"revertResize": None})
+
+    def rebuild(self, server_id: str, image_id: str, *, name: str | None = None) -> None:
+        body: dict[str, Any] = {"imageRef": image_id}
+        if name is not None:
+            body["name"] = name
+        self._action(server_id, {"rebuild": body})  # the answer holds adminPass: dropped
+
+    def reboot(self, server_id: str, *, hard: bool = False) -> None:
+        self._action(server_id, {"reboot": {"type": "HARD" if hard else "SOFT"}})
+
+    def start(self, server_id: str) -> None:
+        self._action(server_id, {"os-start": None})
+
+    def stop(self, server_id: str) -> None:
+        self._action(server_id, {"os-stop": None})
+
+    def add_security_group(self, server_id: str, name: str) -> None:
+        self._action(server_id, {"addSecurityGroup": {"name": name}})
+
+    def remove_security_group(self, server_id: str, name: str) -> None:
+        self._action(server_id, {"removeSecurityGroup": {"name": name}})
+
+    # -- keypairs and limits -------------------------------------------------------------
+
+    def list_keypairs(self) -> tuple[Keypair, ...]:
+        return tuple(
+            _keypair(item.get("keypair", item)) for item in self._pages("os-keypairs", "keypairs")
+        )
+
+    def get_keypair(self, name: str) -> Keypair:
+        return _keypair(self._call("GET", f"os-keypairs/{name}")["keypair"])
+
+    def import_keypair(self, name: str, public_key: str) -> Keypair:
+        body = {"keypair": {"name": name, "public_key": public_key}}
+        return _keypair(self._call("POST", "os-keypairs", body=body, retry_safe=False)["keypair"])
+
+    def delete_keypair(self, name: str, *, missing_ok: bool = True) -> None:
+        try:
+            self._call("DELETE", f"os-keypairs/{name}")
+        except CloudError as exc:
+            if not (missing_ok and exc.status == 404):
+                raise
+
+    def get_limits(self) -> Limits:
+        absolute = self._call("GET", "limits")["limits"]["absolute"]
+        return Limits(
+            max_instances=int(absolute.get("maxTotalInstances", -1)),
+            instances_used=int(absolute.get("totalInstancesUsed", 0)),
+            max_cores=int(absolute.get("maxTotalCores", -1)),
+            cores_used=int(absolute.get("totalCoresUsed", 0)),
+            max_ram=int(absolute.get("maxTotalRAMSize", -1)),
+            ram_used=int(absolute.get("totalRAMUsed", 0)),
+        )
+
+    # -- mapping wire → values -----------------------------------------------------------
+
+    def _server(self, data: Mapping[str, Any]) -> ServerInfo:
+        flavor = data.get("flavor") or {}
+        flavor_name = flavor.get("original_name")
+        flavor_id = flavor.get("id")
+        if flavor_id is None and flavor_name is not None:
+            flavor_id = self._flavor_id_by_name(flavor_name)
+        image = data.get("image")
+        addresses = {
+            net: tuple(a.get("addr") for a in entries or [] if a.get("addr"))
+            for net, entries in (data.get("addresses") or {}).items()
+        }
+        groups = sorted({g.get("name") for g in data.get("security_groups") or [] if g.get("name")})
+        fault = data.get("fault")
+        return ServerInfo(
+            id=str(data["id"]),
+            name=str(data.get("name", "")),
+            status=str(data.get("status", "UNKNOWN")).upper(),
+            flavor_id=str(flavor_id) if flavor_id is not None else None,
+            flavor_name=flavor_name,
+            image_id=image.get("id") if isinstance(image, dict) else None,
+            key_name=data.get("key_name"),
+            metadata=_frozen(data.get("metadata")),
+            tags=tuple(data.get("tags") or ()),
+            security_groups=tuple(groups),
+            addresses=_frozen(addresses),
+            access_ip_v4=data.get("accessIPv4") or None,
+            availability_zone=data.get("OS-EXT-AZ:availability_zone"),
+            task_state=data.get("OS-EXT-STS:task_state"),
+            vm_state=data.get("OS-EXT-STS:vm_state"),
+            fault=fault.get("message") if isinstance(fault, dict) else None,
+            created=data.get("created"),
+            updated=data.get("updated"),
+        )
+
+
+def _flavor(data: Mapping[str, Any]) -> Flavor:
+    swap = data.get("swap")
+    return Flavor(
+        id=str(data["id"]),
+        name=str(data.get("name", "")),
+        vcpus=int(data.get("vcpus") or 0),
+        ram=int(data.get("ram") or 0),
+        disk=int(data.get("disk") or 0),
+        ephemeral=int(data.get("OS-FLV-EXT-DATA:ephemeral") or 0),
+        swap=int(swap) if swap not in (None, "") else 0,  # "" before 2.75 means 0
+        is_public=bool(data.get("os-flavor-access:is_public", True)),
+    )
+
+
+_PROXY_STATUS = {"ACTIVE": "active", "SAVING": "saving", "DELETED": "deleted", "ERROR": "killed"}
+
+
+def _proxy_image(data: Mapping[str, Any]) -> Image:
+    return Image(
+        id=str(data["id"]),
+        name=data.get("name"),
+        status=_PROXY_STATUS.get(str(data.get("status", "")).upper(), "unknown"),
+        created_at=data.get("created"),
+        min_disk=int(data.get("minDisk") or 0),
+        min_ram=int(data.get("minRam") or 0),
+        size=data.get("OS-EXT-IMG-SIZE:size"),
+    )
+
+
+def _keypair(data: Mapping[str, Any]) -> Keypair:
+    return Keypair(
+        name=str(data["name"]),
+        fingerprint=str(data.get("fingerprint", "")),
+        public_key=str(data.get("public_key", "")).strip(),
+        type=str(data.get("type") or "ssh"),
+    )
