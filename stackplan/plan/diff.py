@@ -1,0 +1,382 @@
+"""The diff: desired (the spec, resolved) against prior (the state) and observed (the
+cloud now) gives a `Plan`. Pure: no I/O, no clock; the caller passes `created_at`.
+
+Decisions the issue left open, so a reader finds them in one place:
+- `after` of a create, replace or rebuild also carries what only apply needs, namely the
+  attributes `Kind.recorded` swaps for a digest (a server's `user_data` text beside its
+  `user_data_sha256`). The plan file keeps them; renderers never show a value whose
+  `<key>_sha256` digest sits beside it.
+- A resource in the state, not desired, whose cloud resource is already gone is a DELETE
+  with `before=None`: apply has nothing to delete and only forgets the record.
+- An adopted resource (an interrupted create found by its marker) is at least an UPDATE,
+  even when it matches the spec, so that apply records it in the state.
+- A spec value of None (say no availability_zone) next to a None in the state means "the
+  cloud chooses": the value the cloud reports is then neither a change nor drift.
+- A `pending_delete` record still found in the cloud is replaced, like a tainted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from graphlib import CycleError, TopologicalSorter
+from types import MappingProxyType
+from typing import Any
+
+from stackplan.addr import Address
+from stackplan.errors import PlanError
+from stackplan.kinds.base import Effect, Kind, Observed, ObservedResource
+from stackplan.kinds.registry import KINDS
+from stackplan.plan.model import Action, Change, Plan, Reason
+from stackplan.plan.quota import check_quota, resource_delta
+from stackplan.plan.refs import UNKNOWN, interpolate, reference_address
+from stackplan.spec.interpolate import Reference
+from stackplan.spec.model import Desired, DesiredResource, frozen_map
+from stackplan.state.model import CREATE_TOKEN, ResourceRecord, State
+
+__all__ = ["DiffOptions", "diff"]
+
+_STRENGTH = {Effect.UPDATE: 1, Effect.RESIZE: 2, Effect.REBUILD: 3, Effect.REPLACE: 4}
+_CREATES = (Action.CREATE, Action.DELETE_THEN_CREATE, Action.CREATE_THEN_DELETE)
+# Display companions of an ID: stale once the cloud reports another ID without them.
+_COMPANIONS = {
+    "image_id": ("image_name",),
+    "flavor_id": ("flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DiffOptions:
+    """How to diff: `plan` flags plus what the pure diff cannot look up itself."""
+
+    targets: tuple[Address, ...] = ()  # --target: these (a base address: every index) + deps
+    replace: tuple[Address, ...] = ()  # --replace
+    destroy: bool = False  # --destroy: delete every resource in the state
+    created_at: str = ""  # ISO 8601 UTC, from the caller's clock
+    kinds: Mapping[str, Kind] = field(default_factory=lambda: MappingProxyType(dict(KINDS)))
+    lineage: str = ""  # the lineage apply will give a new state (used when prior is None)
+    limits: Mapping[str, int] | None = None  # Nova absolute limits; None: no quota check
+
+
+def diff(
+    desired: Desired, prior: State | None, observed: Observed, options: DiffOptions = DiffOptions()
+) -> Plan:
+    """The plan that takes the cloud from `prior`/`observed` to `desired`.
+
+    Raises PlanError when lifecycle.prevent_destroy forbids a change the plan needs.
+    """
+    run = _Diff(desired, prior, observed, options)
+    changes = run.destroy_changes() if options.destroy else run.changes()
+    changes = _targeted(changes, desired, prior, options, run.warnings)
+    _check_prevent_destroy(changes, desired)
+    plan = Plan(
+        stack=desired.stack,
+        lineage=run.lineage,
+        serial=prior.serial if prior else 0,
+        spec_digest=desired.digest,
+        changes=tuple(sorted(changes, key=lambda c: c.address.sort_key())),
+        destroy=options.destroy,
+        created_at=options.created_at,
+        outputs=frozen_map({} if options.destroy else desired.outputs),
+        warnings=tuple(dict.fromkeys(run.warnings)),
+    )
+    plan = replace(plan, delta=resource_delta(plan))
+    if options.limits is not None:
+        plan = replace(plan, quota=check_quota(plan, options.limits))
+    return plan
+
+
+class _Diff:
+    """One diff run: the inputs, and the changes made so far (references read them)."""
+
+    def __init__(self, desired: Desired, prior: State | None, observed: Observed,
+                 options: DiffOptions):
+        self.desired = desired
+        self.prior = prior
+        self.observed = observed
+        self.options = options
+        self.lineage = prior.lineage if prior else options.lineage
+        self.warnings: list[str] = []
+        self.done: dict[Address, Change] = {}
+
+    # -- finding the resource behind an address -------------------------------------------
+
+    def record(self, address: Address) -> ResourceRecord | None:
+        return self.prior.record(address) if self.prior else None
+
+    def find(self, address: Address, record: ResourceRecord | None
+             ) -> tuple[ObservedResource | None, bool]:
+        """The cloud resource behind `address` and whether it was found by its marker."""
+        if record is not None and record.id:
+            found = self.observed.get(address.kind, record.id)
+            if found is not None and found.status != "DELETED":
+                return found, record.status == "pending_create"
+        if record is not None and record.status != "pending_create":
+            return None, False
+        marked = [r for r in self.observed.with_marker(self.lineage, str(address))
+                  if r.kind == address.kind and r.status != "DELETED"]
+        if not marked:
+            return None, False
+        token = record.attributes.get(CREATE_TOKEN) if record else None
+        marked.sort(key=lambda r: (r.marker is None or r.marker.token != token, r.failed, r.id))
+        if len(marked) > 1:
+            others = ", ".join(r.id for r in marked[1:])
+            self.warnings.append(
+                f"{address}: several resources carry its marker; adopting {marked[0].id}, "
+                f"leaving {others} alone (delete them by hand if they are strays)"
+            )
+        return marked[0], True
+
+    # -- desired resources ------------------------------------------------------------------
+
+    def changes(self) -> list[Change]:
+        for resource in _in_dependency_order(self.desired.resources):
+            self.done[resource.address] = self.desired_change(resource)
+        wanted = set(self.done)
+        gone = [r for r in (self.prior.records if self.prior else ()) if r.address not in wanted]
+        return [*self.done.values(), *(self.delete(r, Reason.NOT_IN_SPEC) for r in gone)]
+
+    def desired_change(self, resource: DesiredResource) -> Change:
+        address = resource.address
+        kind = self.options.kinds[resource.kind]
+        record = self.record(address)
+        found, adopted = self.find(address, record)
+        attrs, unknown = interpolate(resource.attrs, self.lookup)
+        after = dict(kind.recorded(attrs))
+        apply_only = {k: v for k, v in attrs.items() if k not in after}
+        depends_on = resource.depends_on
+        refreshed_gone = self.observed.refreshed and found is None
+        if record is None or not record.id or (refreshed_gone and not adopted):
+            if record is None or record.status == "pending_create":
+                reason = Reason.NONE
+            elif record.status == "tainted" and not record.id:
+                reason = Reason.TAINTED
+            else:
+                reason = Reason.GONE_FROM_CLOUD
+            if found is None:
+                return Change(address, Action.CREATE, reason, None, None,
+                              _frozen({**after, **apply_only}), depends_on=depends_on)
+        before = _before(record, found)
+        ignored = set(resource.lifecycle.ignore_changes)
+        compared = [k for k in kind.effects if k in after and k not in ignored]
+        unknown_keys = {p.split(".")[0].split("[")[0] for p in unknown}
+        changed = [k for k in compared
+                   if k in unknown_keys or _differs(k, after, before, record, adopted)]
+        drift = _drift(compared, after, record, found) if not adopted else ()
+        forced = self.forced_reason(address, record, found)
+        action, replace_paths = _decide(kind, changed, resource, forced is not None)
+        reason = forced or (Reason.ADOPTED if adopted else
+                            Reason.ATTRIBUTES if changed else Reason.NONE)
+        if adopted and action is Action.NO_OP:
+            action = Action.UPDATE  # apply records the adopted resource in the state
+        if action in (*_CREATES, Action.REBUILD):
+            after.update(apply_only)
+        else:
+            after.update({k: before[k] for k in ignored if k in before and k in after})
+        return Change(address, action, reason, found.id if found else record.id if record else None,
+                      _frozen(before), _frozen(after), tuple(changed), replace_paths, drift,
+                      depends_on)
+
+    def forced_reason(self, address: Address, record: ResourceRecord | None,
+                      found: ObservedResource | None) -> Reason | None:
+        if (record is not None and record.status in ("tainted", "pending_delete")) or (
+                found is not None and found.failed):
+            return Reason.TAINTED
+        if address in self.options.replace or address.base in self.options.replace:
+            return Reason.REPLACE_REQUESTED
+        return None
+
+    def lookup(self, ref: Reference) -> Any:
+        """What `${ref}` is worth now: from this plan's changes, else from the state."""
+        address = reference_address(ref)
+        if address is None:  # a [*] splat: every instance of the base address, in order
+            bases = {a for a in (*self.done, *(self.prior.resources if self.prior else ()))
+                     if a.base == Address(ref.kind, ref.name)}
+            values = [self.lookup(Reference(ref.kind, ref.name, a.index, ref.attr))
+                      for a in sorted(bases, key=Address.sort_key)]
+            return UNKNOWN if any(v is UNKNOWN for v in values) else values
+        change = self.done.get(address)
+        if change is not None:
+            after, before = change.after or {}, change.before or {}
+            if ref.attr != "id" and ref.attr in after:
+                return after[ref.attr]
+            if change.action in _CREATES:
+                return UNKNOWN
+            if ref.attr == "id":
+                return change.id or UNKNOWN
+            return before.get(ref.attr, UNKNOWN)
+        record = self.record(address)
+        if record is None:
+            return UNKNOWN
+        if ref.attr == "id":
+            return record.id or UNKNOWN
+        return record.attributes.get(ref.attr, UNKNOWN)
+
+    # -- deletes ------------------------------------------------------------------------------
+
+    def delete(self, record: ResourceRecord, reason: Reason) -> Change:
+        found, _ = self.find(record.address, record)
+        if (self.observed.refreshed and found is None) or not (record.id or found):
+            before = None  # already gone: apply only forgets the record
+        else:
+            before = _frozen(_before(record, found))
+        resource_id = found.id if found else record.id
+        return Change(record.address, Action.DELETE, reason, resource_id, before, None,
+                      depends_on=record.dependencies)
+
+    def destroy_changes(self) -> list[Change]:
+        return [self.delete(r, Reason.DESTROY) for r in (self.prior.records if self.prior else ())]
+
+
+# -- comparing ------------------------------------------------------------------------------
+
+
+def _before(record: ResourceRecord | None, found: ObservedResource | None) -> dict[str, Any]:
+    """The cloud now, with what it does not report taken from the state."""
+    merged = dict(record.attributes) if record else {}
+    merged.pop(CREATE_TOKEN, None)
+    if found is None:
+        return merged
+    for id_key, companions in _COMPANIONS.items():
+        if id_key in found.attrs and found.attrs[id_key] != merged.get(id_key):
+            for companion in companions:
+                merged.pop(companion, None)
+    merged.update(found.attrs)
+    return merged
+
+
+def _differs(key: str, after: Mapping[str, Any], before: Mapping[str, Any],
+             record: ResourceRecord | None, adopted: bool) -> bool:
+    """Whether the desired value of `key` differs from the one before."""
+    if after.get(key) is None and (record is None or adopted or
+                                   record.attributes.get(key) is None):
+        return False  # the spec lets the cloud choose
+    return _normal(after.get(key)) != _normal(before.get(key))
+
+
+def _drift(compared: list[str], after: Mapping[str, Any], record: ResourceRecord | None,
+           found: ObservedResource | None) -> tuple[str, ...]:
+    """Compared attributes the cloud changed since the state was written."""
+    if record is None or found is None or record.status != "ok":
+        return ()
+    return tuple(
+        k for k in compared
+        if k in found.attrs
+        and not (after.get(k) is None and record.attributes.get(k) is None)
+        and _normal(found.attrs[k]) != _normal(record.attributes.get(k))
+    )
+
+
+def _normal(value: Any) -> Any:
+    """A form where equal values compare equal: lists of names are sets, maps are plain."""
+    if isinstance(value, Mapping):
+        return {k: _normal(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        items = [_normal(v) for v in value]
+        return sorted(set(items)) if all(isinstance(i, str) for i in items) else items
+    return value
+
+
+def _decide(kind: Kind, changed: list[str], resource: DesiredResource, forced: bool
+            ) -> tuple[Action, tuple[str, ...]]:
+    """The action the strongest changed effect (or a forced replace) calls for."""
+    replace_action = (Action.CREATE_THEN_DELETE if resource.lifecycle.create_before_destroy
+                      else Action.DELETE_THEN_CREATE)
+    if forced:
+        return replace_action, ()
+    if not changed:
+        return Action.NO_OP, ()
+    strongest = max((kind.effects[k] for k in changed), key=_STRENGTH.__getitem__)
+    rebuild_ok = resource.attrs.get("image_update") == "rebuild"
+    if strongest is Effect.REBUILD and rebuild_ok:
+        return Action.REBUILD, _paths_with(kind, changed, Effect.REBUILD)
+    if strongest in (Effect.REPLACE, Effect.REBUILD):
+        forcing = (Effect.REPLACE,) if rebuild_ok else (Effect.REPLACE, Effect.REBUILD)
+        return replace_action, _paths_with(kind, changed, *forcing)
+    if strongest is Effect.RESIZE:
+        return Action.RESIZE, _paths_with(kind, changed, Effect.RESIZE)
+    return Action.UPDATE, ()
+
+
+def _paths_with(kind: Kind, changed: list[str], *effects: Effect) -> tuple[str, ...]:
+    return tuple(k for k in changed if kind.effects[k] in effects)
+
+
+def _frozen(attrs: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return None if attrs is None else frozen_map(attrs)
+
+
+def _in_dependency_order(resources: Iterable[DesiredResource]) -> list[DesiredResource]:
+    """Resources so that each comes after those it depends on (references read them)."""
+    by_address = {r.address: r for r in sorted(resources, key=lambda r: r.address.sort_key())}
+    graph = {a: _expand(r.depends_on, by_address) for a, r in by_address.items()}
+    try:
+        order = list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        cycle = " -> ".join(str(a) for a in exc.args[1])
+        raise PlanError(f"the resources depend on each other in a cycle: {cycle}",
+                        hint="remove a depends_on or a reference to break the cycle") from exc
+    return [by_address[a] for a in order if a in by_address]
+
+
+def _expand(addresses: Iterable[Address], known: Iterable[Address]) -> set[Address]:
+    """Concrete addresses meant by `addresses` (a base address means every index)."""
+    known = tuple(known)
+    return {k for a in addresses for k in known if k == a or (a.index is None and k.base == a)}
+
+
+# -- targeting and prevent_destroy -------------------------------------------------------------
+
+
+def _targeted(changes: list[Change], desired: Desired, prior: State | None,
+              options: DiffOptions, warnings: list[str]) -> list[Change]:
+    """Only the targeted changes and what they need (with --destroy: what needs them)."""
+    if not options.targets:
+        return changes
+    every = {c.address for c in changes}
+    chosen = _expand(options.targets, every)
+    for target in options.targets:
+        if not _expand((target,), every):
+            warnings.append(f"--target {target} matches no resource in the spec or the state")
+    deps = {c.address: set(c.depends_on) for c in changes}
+    if options.destroy:  # also destroy what depends on a destroyed resource
+        deps = {a: {b for b, needs in deps.items() if a in _expand(needs, every)} for a in deps}
+    todo = list(chosen)
+    while todo:
+        for needed in _expand(deps.get(todo.pop(), ()), every) - chosen:
+            chosen.add(needed)
+            todo.append(needed)
+    names = ", ".join(str(t) for t in options.targets)
+    warnings.append(
+        f"Resource targeting is in effect: this plan covers only {names} and the resources "
+        f"{'depending on them' if options.destroy else 'they depend on'}; other changes may be "
+        "pending. Use --target for exceptional cases, not routinely."
+    )
+    return [c for c in changes if c.address in chosen]
+
+
+def _check_prevent_destroy(changes: list[Change], desired: Desired) -> None:
+    """Refuse a plan that deletes, replaces or rebuilds a resource the spec protects."""
+    protected = {r.address for r in desired.resources if r.lifecycle.prevent_destroy}
+    blocked = [c for c in changes if c.address in protected and c.action.is_destructive
+               and not (c.action is Action.DELETE and c.before is None)]
+    if not blocked:
+        return
+    lines = [f"  {c.address}: {_why_destroyed(c)}" for c in blocked]
+    raise PlanError(
+        "lifecycle.prevent_destroy forbids this plan, which would "
+        "delete or wipe these resources:\n" + "\n".join(lines),
+        where=", ".join(str(c.address) for c in blocked),
+        hint="revert the change that forces it, or remove prevent_destroy from the resource "
+        "in the spec if losing it is really intended",
+    )
+
+
+def _why_destroyed(change: Change) -> str:
+    verb = {Action.DELETE: "delete", Action.REBUILD: "rebuild (root disk wiped)"}.get(
+        change.action, "replace")
+    if change.replace_paths:
+        return f"{verb}, because {', '.join(change.replace_paths)} changed"
+    why = {Reason.TAINTED: "it is tainted", Reason.REPLACE_REQUESTED: "--replace asks for it",
+           Reason.DESTROY: "destroy deletes everything"}.get(change.reason, change.reason.value)
+    return f"{verb}, because {why}"
