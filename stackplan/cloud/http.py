@@ -481,7 +481,7 @@ def mask_body(body: bytes | str | None) -> str:
 
 
 def _mask_value(value: Any, key: str | None = None) -> Any:
-    if key in SECRET_KEYS and value is not None:
+    if key in SECRET_KEYS and value is not None and not isinstance(value, (dict, list)):
         return MASK
     if key in ("catalog", "serviceCatalog") and isinstance(value, list):
         return "<removed>"
