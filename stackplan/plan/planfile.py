@@ -1,0 +1,182 @@
+"""The saved plan file (`plan --out`): a Plan to JSON and back, checksummed, and the check
+that it still fits the state and spec it was made from.
+
+The file holds everything apply needs, user_data text included, so it is written with
+mode 0600; a sha256 over its content refuses a file edited after it was saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from stackplan.addr import Address
+from stackplan.errors import PlanError, StackplanError, StalePlanError
+from stackplan.plan.model import (
+    PLAN_FORMAT_VERSION,
+    Action,
+    Change,
+    Plan,
+    QuotaCheck,
+    Reason,
+    ResourceDelta,
+)
+from stackplan.spec.model import frozen_map
+from stackplan.state.model import State
+
+__all__ = ["check_fresh", "dump_plan", "load_plan", "parse_plan", "save_plan"]
+
+_REPLAN = "make a new plan with `stackplan plan --out PLANFILE`"
+_DELTA_FIELDS = ("vcpus_added", "vcpus_removed", "ram_mb_added", "ram_mb_removed",
+                 "disk_gb_added", "disk_gb_removed")
+
+
+def save_plan(plan: Plan, path: str | Path) -> None:
+    """Write `plan` to `path` atomically (temp file, fsync, rename), readable by the owner."""
+    path = Path(path)
+    text = dump_plan(plan)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_plan(path: str | Path) -> Plan:
+    """The plan saved at `path`; PlanError if it is unreadable, foreign or was edited."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanError(f"cannot read the plan file: {exc.strerror}", where=str(path)) from exc
+    return parse_plan(text, str(path))
+
+
+def dump_plan(plan: Plan) -> str:
+    body = _plan_doc(plan)
+    doc = {"format_version": PLAN_FORMAT_VERSION, "checksum": _checksum(body), "plan": body}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def parse_plan(text: str, source: str = "<plan>") -> Plan:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanError(f"not a plan file: not valid JSON ({exc.msg})", where=source,
+                        hint=_REPLAN) from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("plan"), dict):
+        raise PlanError("not a plan file: no plan in it", where=source, hint=_REPLAN)
+    version = doc.get("format_version")
+    if version != PLAN_FORMAT_VERSION:
+        raise PlanError(f"plan file format {version!r} is not the {PLAN_FORMAT_VERSION} this "
+                        "stackplan reads", where=source, hint=_REPLAN)
+    if doc.get("checksum") != _checksum(doc["plan"]):
+        raise PlanError("the plan file was changed after it was saved (checksum mismatch); "
+                        "refusing to apply it", where=source, hint=_REPLAN)
+    try:
+        return _plan(doc["plan"])
+    except (KeyError, TypeError, ValueError, StackplanError) as exc:
+        raise PlanError(f"not a plan file: {exc}", where=source, hint=_REPLAN) from exc
+
+
+def check_fresh(plan: Plan, state: State | None, spec_digest: str) -> None:
+    """Refuse a saved plan when the state or the spec moved on since it was made."""
+    moved = []
+    if state is None or (state.serial == 0 and not state.resources):
+        if plan.serial > 0:
+            moved.append(f"the state is gone (the plan was made from serial {plan.serial})")
+    elif state.lineage != plan.lineage:
+        moved.append(f"the state is another one (lineage {state.lineage}; the plan was made "
+                     f"for lineage {plan.lineage})")
+    elif state.serial != plan.serial:
+        moved.append(f"the state has moved on: serial {plan.serial} → {state.serial}")
+    if spec_digest != plan.spec_digest:
+        moved.append("the spec changed since the plan was made")
+    if moved:
+        raise StalePlanError("the saved plan is stale: " + "; ".join(moved), hint=_REPLAN)
+
+
+def _checksum(body: Mapping[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plan_doc(plan: Plan) -> dict[str, Any]:
+    return {
+        "stack": plan.stack,
+        "lineage": plan.lineage,
+        "serial": plan.serial,
+        "spec_digest": plan.spec_digest,
+        "created_at": plan.created_at,
+        "destroy": plan.destroy,
+        "changes": [_change_doc(c) for c in plan.changes],
+        "outputs": dict(plan.outputs),
+        "delta": {name: getattr(plan.delta, name) for name in _DELTA_FIELDS},
+        "quota": {"limits": dict(plan.quota.limits), "problems": list(plan.quota.problems)},
+        "warnings": list(plan.warnings),
+    }
+
+
+def _change_doc(change: Change) -> dict[str, Any]:
+    return {
+        "address": str(change.address),
+        "action": change.action.value,
+        "reason": change.reason.value,
+        "id": change.id,
+        "before": _plain(change.before),
+        "after": _plain(change.after),
+        "changed_paths": list(change.changed_paths),
+        "replace_paths": list(change.replace_paths),
+        "drift": list(change.drift),
+        "depends_on": [str(a) for a in change.depends_on],
+    }
+
+
+def _plan(doc: Mapping[str, Any]) -> Plan:
+    return Plan(
+        stack=doc["stack"],
+        lineage=doc["lineage"],
+        serial=int(doc["serial"]),
+        spec_digest=doc["spec_digest"],
+        changes=tuple(_change(c) for c in doc["changes"]),
+        destroy=bool(doc["destroy"]),
+        created_at=doc["created_at"],
+        outputs=frozen_map(doc["outputs"]),
+        delta=ResourceDelta(**{name: int(doc["delta"][name]) for name in _DELTA_FIELDS}),
+        quota=QuotaCheck(frozen_map(doc["quota"]["limits"]), tuple(doc["quota"]["problems"])),
+        warnings=tuple(doc["warnings"]),
+    )
+
+
+def _change(doc: Mapping[str, Any]) -> Change:
+    before, after = doc["before"], doc["after"]
+    return Change(
+        address=Address.parse(doc["address"]),
+        action=Action(doc["action"]),
+        reason=Reason(doc["reason"]),
+        id=doc["id"],
+        before=None if before is None else frozen_map(before),
+        after=None if after is None else frozen_map(after),
+        changed_paths=tuple(doc["changed_paths"]),
+        replace_paths=tuple(doc["replace_paths"]),
+        drift=tuple(doc["drift"]),
+        depends_on=tuple(Address.parse(a) for a in doc["depends_on"]),
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

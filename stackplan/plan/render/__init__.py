@@ -1,0 +1,173 @@
+"""Renderers: pure `Plan -> str` (text for a terminal, JSON for tools, Markdown for a PR).
+
+This module holds what they share: which attributes are shown and how, the words for each
+action and reason, and the order a reviewer reads changes in. A value whose digest sits
+beside it (`user_data` next to `user_data_sha256`) is never shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stackplan.plan.model import Action, Change, Plan, Reason, ResourceDelta
+from stackplan.plan.refs import KNOWN_AFTER_APPLY, has_references
+
+__all__ = ["render_json", "render_markdown", "render_text"]
+
+# An ID shown with the name it resolved from: `flavor: m1.tiny (1)`.
+_NAMED_IDS = {"image_id": ("image", "image_name"), "flavor_id": ("flavor", "flavor_name")}
+_FOLDED = frozenset({"image_name", "flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk",
+                     "image_update"})
+
+_ORDER = {Action.DELETE: 0, Action.DELETE_THEN_CREATE: 1, Action.CREATE_THEN_DELETE: 1,
+          Action.REBUILD: 2, Action.RESIZE: 3, Action.UPDATE: 4, Action.CREATE: 5,
+          Action.NO_OP: 6}
+
+
+def shown(attrs: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """`attrs` without the values kept only for apply (those with a `_sha256` digest)."""
+    if attrs is None:
+        return None
+    return {k: v for k, v in attrs.items() if f"{k}_sha256" not in attrs}
+
+
+@dataclass(frozen=True, slots=True)
+class AttrLine:
+    """One attribute as a reviewer sees it; `before`/`after` are display text or None."""
+
+    label: str
+    before: str | None
+    after: str | None
+    forces: bool = False  # this attribute forces the replacement
+    drift: bool = False  # the cloud changed it outside stackplan
+
+
+def attribute_lines(change: Change) -> list[AttrLine]:
+    """The attributes worth showing: all of a create or delete, the changed ones otherwise."""
+    before, after = shown(change.before), shown(change.after)
+    if change.action is Action.CREATE or (after is not None and before is None):
+        keys = [k for k in sorted(after or {}) if k not in _FOLDED]
+        return [AttrLine(_label(k), None, value_text(k, after)) for k in keys]
+    if change.action is Action.DELETE:
+        keys = [k for k in sorted(before or {}) if k not in _FOLDED]
+        return [AttrLine(_label(k), value_text(k, before), None) for k in keys]
+    forcing = change.action.is_replace or change.action is Action.REBUILD
+    return [
+        AttrLine(_label(k), value_text(k, before), value_text(k, after),
+                 forces=forcing and k in change.replace_paths, drift=k in change.drift)
+        for k in sorted(change.changed_paths)
+    ]
+
+
+def value_text(key: str, attrs: Mapping[str, Any] | None) -> str:
+    """How one attribute's value reads: JSON, a name beside its ID, or (known after apply)."""
+    attrs = attrs or {}
+    value = attrs.get(key)
+    if has_references(value):
+        return KNOWN_AFTER_APPLY
+    if key in _NAMED_IDS and value is not None:
+        name = attrs.get(_NAMED_IDS[key][1])
+        return f"{name} ({value})" if name else json.dumps(value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _label(key: str) -> str:
+    return _NAMED_IDS[key][0] if key in _NAMED_IDS else key
+
+
+def headline(change: Change) -> str:
+    """Why and how, in a few words: `resize: reboots, keeps its ID`; "" for a plain create."""
+    action, reason = change.action, change.reason
+    if action is Action.CREATE:
+        return {Reason.GONE_FROM_CLOUD: "deleted outside stackplan: will be created again",
+                Reason.TAINTED: "tainted: created again"}.get(reason, "")
+    if action is Action.DELETE:
+        why = {Reason.NOT_IN_SPEC: "not in the spec", Reason.DESTROY: "destroy"}.get(
+            reason, reason.value)
+        if change.before is None:
+            why += "; already gone from the cloud, apply only forgets it"
+        return why
+    adopt = "adopted after an interrupted create" if reason is Reason.ADOPTED else ""
+    if action.is_replace:
+        verb = "replace, new one first" if action is Action.CREATE_THEN_DELETE else "replace"
+        if change.replace_paths:
+            paths = ", ".join(change.replace_paths)
+            why = f"{paths} force{'s' if len(change.replace_paths) == 1 else ''} replacement"
+        else:
+            why = {Reason.TAINTED: "tainted", Reason.REPLACE_REQUESTED: "requested with --replace"
+                   }.get(reason, reason.value)
+        text = f"{verb}: {why}"
+    else:
+        text = {Action.UPDATE: "update in place", Action.RESIZE: "resize: reboots, keeps its ID",
+                Action.REBUILD: "rebuild: root disk wiped", Action.NO_OP: "no change"}[action]
+        if reason is Reason.ADOPTED and action is Action.UPDATE and not change.changed_paths:
+            return adopt + ": recorded in the state"
+    return f"{adopt}; {text}" if adopt else text
+
+
+def action_word(action: Action) -> str:
+    return {Action.CREATE: "create", Action.UPDATE: "update", Action.RESIZE: "resize",
+            Action.REBUILD: "rebuild", Action.DELETE: "delete",
+            Action.DELETE_THEN_CREATE: "replace", Action.CREATE_THEN_DELETE: "replace",
+            Action.NO_OP: "no-op"}[action]
+
+
+def review_order(changes: tuple[Change, ...]) -> list[Change]:
+    """Destructive changes first (deletes, replaces, rebuilds), then the rest, by address."""
+    return sorted(changes, key=lambda c: (_ORDER[c.action], c.address.sort_key()))
+
+
+def summary_line(plan: Plan) -> str:
+    if not plan.has_changes:
+        return "No changes. The cloud matches the spec."
+    n = plan.counts()
+    return (f"Plan: {n['add']} to add, {n['change']} to change, {n['replace']} to replace, "
+            f"{n['destroy']} to destroy.")
+
+
+def delta_line(delta: ResourceDelta) -> str:
+    """`Compute: +2 vCPUs, +1024 MB RAM, +2 GB disk; -1 vCPU, ...`, or "" when nothing moves."""
+    halves = []
+    for sign, vcpus, ram, disk in (
+        ("+", delta.vcpus_added, delta.ram_mb_added, delta.disk_gb_added),
+        ("-", delta.vcpus_removed, delta.ram_mb_removed, delta.disk_gb_removed),
+    ):
+        if vcpus or ram or disk:
+            unit = "vCPU" if vcpus == 1 else "vCPUs"
+            halves.append(f"{sign}{vcpus} {unit}, {sign}{ram} MB RAM, {sign}{disk} GB disk")
+    return "Compute: " + "; ".join(halves) if halves else ""
+
+
+def drift_only(plan: Plan) -> list[Change]:
+    """Unchanged resources the cloud changed outside stackplan (back in line with the spec)."""
+    return [c for c in plan.changes if c.action is Action.NO_OP and c.drift]
+
+
+def unknown_paths(value: Any, path: str = "") -> list[str]:
+    """Dotted paths of the values in `value` still waiting for a reference."""
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in unknown_paths(v, f"{path}.{k}" if path else k)]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in unknown_paths(v, f"{path}[{i}]")]
+    return [path] if has_references(value) else []
+
+
+def render_text(plan: Plan, color: bool = False) -> str:
+    from stackplan.plan.render.text import render_text as render
+
+    return render(plan, color)
+
+
+def render_json(plan: Plan) -> str:
+    from stackplan.plan.render.jsonplan import render_json as render
+
+    return render(plan)
+
+
+def render_markdown(plan: Plan) -> str:
+    from stackplan.plan.render.markdown import render_markdown as render
+
+    return render(plan)

@@ -1,0 +1,73 @@
+"""The plan as public JSON (`plan --format json`), documented by schemas/plan.schema.json.
+
+Its `format_version` is its own, apart from the plan file's. Values kept only for apply
+(user_data text) are left out: a digest stands for them. Pure: `Plan -> str`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from stackplan.plan.model import Change, Plan
+from stackplan.plan.render import shown, unknown_paths
+
+JSON_FORMAT_VERSION = "1.0"
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan_document(plan), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The JSON value `render_json` prints."""
+    d = plan.delta
+    return {
+        "format_version": JSON_FORMAT_VERSION,
+        "stack": plan.stack,
+        "lineage": plan.lineage,
+        "serial": plan.serial,
+        "spec_digest": plan.spec_digest,
+        "created_at": plan.created_at,
+        "destroy": plan.destroy,
+        "has_changes": plan.has_changes,
+        "summary": plan.counts(),
+        "resource_changes": [_change(c) for c in plan.changes],
+        "delta": {
+            "vcpus_added": d.vcpus_added, "vcpus_removed": d.vcpus_removed,
+            "ram_mb_added": d.ram_mb_added, "ram_mb_removed": d.ram_mb_removed,
+            "disk_gb_added": d.disk_gb_added, "disk_gb_removed": d.disk_gb_removed,
+        },
+        "quota": {"limits": dict(plan.quota.limits), "problems": list(plan.quota.problems)},
+        "warnings": list(plan.warnings),
+        "outputs": dict(plan.outputs),
+    }
+
+
+def _change(change: Change) -> dict[str, Any]:
+    after = shown(change.after)
+    return {
+        "address": str(change.address),
+        "kind": change.address.kind,
+        "name": change.address.name,
+        "index": change.address.index,
+        "action": change.action.value,
+        "reason": change.reason.value,
+        "id": change.id,
+        "before": _plain(shown(change.before)),
+        "after": _plain(after),
+        "after_unknown": unknown_paths(after) if after else [],
+        "changed_paths": list(change.changed_paths),
+        "replace_paths": list(change.replace_paths),
+        "drift": list(change.drift),
+        "depends_on": [str(a) for a in change.depends_on],
+    }
+
+
+def _plain(value: Any) -> Any:
+    """Read-only maps and tuples as plain JSON values, keys sorted."""
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
