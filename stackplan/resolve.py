@@ -282,7 +282,7 @@ def _error(problems: list[_Problem]) -> ResolveError:
             shown += f" and {len(addresses) - 3} more"
         lines.append(f"{where}: {shown}: {message}" + (f"\n    hint: {hint}" if hint else ""))
     count = len(grouped)
-    summary = f"{count} name{'s' if count != 1 else ''} could not be resolved"
+    summary = f"{count} problem{'s' if count != 1 else ''} resolving images and flavors"
     error = ResolveError("\n".join([*lines, summary]))
     error.problems = tuple(problems)  # type: ignore[attr-defined]
     return error
