@@ -13,14 +13,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 from stackplan.errors import SpecError, StackplanError
+from stackplan.spec import DEFAULT_SPEC
 from stackplan.spec.expand import expand
 from stackplan.spec.files import FileReader
 from stackplan.spec.load import read_yaml_file
 from stackplan.spec.model import Desired
 from stackplan.spec.validate import schema_problems
 from stackplan.spec.variables import VariableInputs, resolve_variables
-
-DEFAULT_SPEC = Path("stackplan.yaml")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,10 @@ import traceback
 
 import typer
 
-from stackplan.cli import exit_codes
+from stackplan.cli import exit_codes, options
 from stackplan.cli.sim import sim_app
 from stackplan.errors import StackplanError
+from stackplan.spec import DEFAULT_SPEC
 
 app = typer.Typer(
     name="stackplan",
@@ -42,6 +43,22 @@ def _root(
         )
         # urllib3 logs raw request lines; our own http layer logs them masked instead.
         logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+@app.command()
+def validate(
+    file: options.SpecFile = DEFAULT_SPEC,
+    var: options.Vars = None,
+    var_file: options.VarFiles = None,
+    online: bool = typer.Option(
+        False, "--online", help="Also check image, flavor and keypair names in the cloud."
+    ),
+) -> None:
+    """Check the spec: its shape, variables, references and the files it names."""
+    from stackplan import workflow
+
+    result = workflow.validate(options.spec_input(file, var, var_file), online=online)
+    typer.echo(result.summary())
 
 
 def main() -> None:

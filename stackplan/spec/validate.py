@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from typing import Any
+from functools import cache
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -39,36 +39,40 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def schema_problems(doc: LoadedYaml, data: Any = None, note: str = "") -> list[Problem]:
-    """Every way `data` (default: the document's own) breaks the schema, at its position.
-
-    `note` is added to each message, e.g. when checking values after substitution.
-    """
-    validator = Draft202012Validator(load_schema(SCHEMA_NAME))
-    instance = doc.data if data is None else data
+def schema_problems(doc: LoadedYaml) -> list[Problem]:
+    """Every way the document breaks the spec schema, each at its position."""
     problems: list[Problem] = []
-    for error in validator.iter_errors(instance):
-        problems.extend(_problems(doc, error, note))
+    for error in _validator().iter_errors(doc.data):
+        problems.extend(_problems(doc, error))
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
 
 
-def _problems(doc: LoadedYaml, error: ValidationError, note: str) -> list[Problem]:
+@cache
+def _validator() -> Draft202012Validator:
+    schema = load_schema(SCHEMA_NAME)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _problems(doc: LoadedYaml, error: ValidationError) -> list[Problem]:
     path: Path_ = tuple(error.absolute_path)
     keyword = str(error.validator)
     if keyword == "additionalProperties":
-        return _unknown_keys(doc, error, path, note)
+        return _unknown_keys(doc, error, path)
     custom = _custom_messages(error)
     if keyword in ("oneOf", "anyOf") and keyword not in custom and error.context:
-        return _problems(doc, best_match(error.context), note)
+        return _problems(doc, best_match(error.context))
     if error.schema_path and "propertyNames" in error.schema_path:
         # jsonschema reports a bad key at its mapping; the key's own line is more useful.
         path = (*path, str(error.instance))
-        return [doc.problem(path, _message(error) + note, prefer_key=True)]
-    on_container = isinstance(error.instance, dict | list)
-    return [doc.problem(path, _message(error) + note, prefer_key=on_container)]
+        return [doc.problem(path, _message(error), prefer_key=True)]
+    # A rule about a mapping's contents points at the line naming it; a wrong type or
+    # value points at the value itself.
+    about_contents = isinstance(error.instance, dict | list) and keyword != "type"
+    return [doc.problem(path, _message(error), prefer_key=about_contents)]
 
 
-def _unknown_keys(doc: LoadedYaml, error: ValidationError, path: Path_, note: str) -> list[Problem]:
+def _unknown_keys(doc: LoadedYaml, error: ValidationError, path: Path_) -> list[Problem]:
     schema = error.schema if isinstance(error.schema, dict) else {}
     known: Sequence[str] = list(schema.get("properties", {}))
     problems = []
@@ -78,7 +82,7 @@ def _unknown_keys(doc: LoadedYaml, error: ValidationError, path: Path_, note: st
         hint = did_you_mean(key, known)
         allowed = ", ".join(known)
         message = f"unknown key{hint}" if hint else f"unknown key; allowed keys: {allowed}"
-        problems.append(doc.problem((*path, key), message.strip() + note, prefer_key=True))
+        problems.append(doc.problem((*path, key), message.strip(), prefer_key=True))
     return problems
 
 
