@@ -88,6 +88,8 @@ class RateLimiter:
 
 
 def _error_body(service: str, err: ApiError) -> Any:
+    if err.status == 401:  # keystonemiddleware answers for every service, in keystone's shape
+        return keystone_error_body(err.status, err.message)
     if service == "compute":
         extra = {"retryAfter": err.headers["Retry-After"]} if "Retry-After" in err.headers else None
         return nova_error_body(err.status, err.message, extra)
@@ -134,6 +136,8 @@ class Simulator:
                 "http://bugs.launchpad.net/nova/ and attach the Nova API log.",
             )
             response = Response(500, _error_body(service, err))
+        if response.status == 401:  # keystone and keystonemiddleware always say where to go
+            headers["WWW-Authenticate"] = f'Keystone uri="{req.base}/identity"'
         response = replace(response, headers={**headers, **response.headers})
         if service != "sim":
             self.stats.count(key, response.status)

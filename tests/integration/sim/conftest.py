@@ -45,7 +45,7 @@ class Api:
 
     def create_server(self, name: str | None = None, **fields: Any) -> str:
         body = {"name": name or f"t-{uuid.uuid4().hex[:8]}", "imageRef": CIRROS,
-                "flavorRef": "1", **fields}
+                "flavorRef": "1", "networks": "auto", **fields}
         resp = self.compute("POST", "/servers", json={"server": body})
         assert resp.status_code == 202, resp.text
         return resp.json()["server"]["id"]
