@@ -41,7 +41,7 @@ class AttrLine:
     label: str
     before: str | None
     after: str | None
-    forces: bool = False  # this attribute forces the replacement
+    forces: str = ""  # what this attribute forces: "replacement", "rebuild" or ""
     drift: bool = False  # the cloud changed it outside stackplan
 
 
@@ -49,15 +49,16 @@ def attribute_lines(change: Change) -> list[AttrLine]:
     """The attributes worth showing: all of a create or delete, the changed ones otherwise."""
     before, after = shown(change.before), shown(change.after)
     if change.action is Action.CREATE or (after is not None and before is None):
-        keys = [k for k in sorted(after or {}) if k not in _FOLDED]
+        keys = [k for k in sorted(after or {}) if k not in _FOLDED and after[k] is not None]
         return [AttrLine(_label(k), None, value_text(k, after)) for k in keys]
     if change.action is Action.DELETE:
-        keys = [k for k in sorted(before or {}) if k not in _FOLDED]
+        keys = [k for k in sorted(before or {}) if k not in _FOLDED and before[k] is not None]
         return [AttrLine(_label(k), value_text(k, before), None) for k in keys]
-    forcing = change.action.is_replace or change.action is Action.REBUILD
+    forcing = ("replacement" if change.action.is_replace else
+               "rebuild" if change.action is Action.REBUILD else "")
     return [
         AttrLine(_label(k), value_text(k, before), value_text(k, after),
-                 forces=forcing and k in change.replace_paths, drift=k in change.drift)
+                 forces=forcing if k in change.replace_paths else "", drift=k in change.drift)
         for k in sorted(change.changed_paths)
     ]
 
@@ -92,7 +93,9 @@ def headline(change: Change) -> str:
         return why
     adopt = "adopted after an interrupted create" if reason is Reason.ADOPTED else ""
     if action.is_replace:
-        verb = "replace, new one first" if action is Action.CREATE_THEN_DELETE else "replace"
+        verb = "replace"
+        if action is Action.CREATE_THEN_DELETE:
+            verb += " (create before destroy)"
         if change.replace_paths:
             paths = ", ".join(change.replace_paths)
             why = f"{paths} force{'s' if len(change.replace_paths) == 1 else ''} replacement"

@@ -24,7 +24,7 @@ def render_markdown(plan: Plan, limit: int = LIMIT) -> str:
     changes = review_order(plan.actionable)
     head = _head(plan)
     if not changes:
-        return head
+        return head + "\n"
     budget = limit - _NOTE_ROOM
     out = [head, "| Action | Resource | Why |", "| --- | --- | --- |"]
     size = sum(len(p) + 1 for p in out)
@@ -57,12 +57,12 @@ def render_markdown(plan: Plan, limit: int = LIMIT) -> str:
 
 
 def _head(plan: Plan) -> str:
-    title = summary_line(plan)
+    title = summary_line(plan).removeprefix("Plan: ").rstrip(".")
     if plan.destroy:
-        title = "Destroy " + title[0].lower() + title[1:]
+        title = "destroy, " + title
+    digest = plan.spec_digest.removeprefix("sha256:")[:12]
     lines = [f"### stackplan: {title}", "",
-             f"Stack `{plan.stack}` · state serial {plan.serial} · "
-             f"spec `{plan.spec_digest[:12]}`", ""]
+             f"Stack `{plan.stack}` · state serial {plan.serial} · spec `{digest}`", ""]
     notes = [f"> **Quota:** {p}" for p in plan.quota.problems]
     notes += [f"> **Warning:** {w}" for w in plan.warnings]
     drifted = drift_only(plan)
@@ -74,7 +74,7 @@ def _head(plan: Plan) -> str:
         notes.append(f"> {delta}")
     for note in notes:
         lines += [note, ">"] if note is not notes[-1] else [note, ""]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def _row(change: Change) -> str:
@@ -96,12 +96,12 @@ def _details(change: Change) -> str:
     if change.drift:
         lines.append(f"  # changed outside stackplan: {', '.join(change.drift)}")
     for attr in attribute_lines(change):
-        forces = "  # forces replacement" if attr.forces else ""
+        forces = f"  # forces {attr.forces}" if attr.forces else ""
         if attr.before is not None:
             lines.append(f"- {attr.label}: {attr.before}")
         if attr.after is not None:
             lines.append(f"+ {attr.label}: {attr.after}{forces}")
-    lines += ["```", "", "</details>"]
+    lines += ["```", "", "</details>", ""]
     return "\n".join(line.replace("```", "'''") if i > 2 and line != "```" else line
                      for i, line in enumerate(lines))
 

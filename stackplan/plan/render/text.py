@@ -73,15 +73,15 @@ def _change_lines(change: Change, paint: _Paint) -> list[str]:
 
 
 def _attr_line(attr: AttrLine, width: int, paint: _Paint) -> str:
-    label = attr.label.ljust(width)
+    label = (attr.label + ":").ljust(width + 1)
     if attr.before is None:
-        text = f"{paint('+', '32')} {label}: {attr.after}"
+        text = f"{paint('+', '32')} {label} {attr.after}"
     elif attr.after is None:
-        text = f"{paint('-', '31')} {label}: {attr.before}"
+        text = f"{paint('-', '31')} {label} {attr.before}"
     else:
-        text = f"{paint('~', '33')} {label}: {attr.before} {_ARROW} {attr.after}"
+        text = f"{paint('~', '33')} {label} {attr.before} {_ARROW} {attr.after}"
     if attr.forces:
-        text += paint("  # forces replacement", "31")
+        text += paint(f"  # forces {attr.forces}", "31")
     return "      " + text
 
 
