@@ -52,7 +52,8 @@ def expand(doc: LoadedYaml, spec_bytes: bytes, variables: Variables, reader: Fil
     expander = _Expander(doc, variables, reader)
     resources = expander.keypairs() + expander.servers()
     outputs = expander.outputs()
-    problems = [*variables.problems, *expander.problems]
+    # Each instance of a counted server repeats its problems: report them once.
+    problems = list(dict.fromkeys([*variables.problems, *expander.problems]))
     resources = tuple(sorted(resources, key=lambda r: r.address.sort_key()))
     desired = Desired(
         stack=doc.data.get("stack") or Path(doc.file).stem,
@@ -274,7 +275,10 @@ class _Expander:
         def field(key: str) -> Any:
             return self.sub(spec.get(key), (*path, key), scope)
 
-        metadata = self.sub(spec.get("metadata") or {}, (*path, "metadata"), scope, deps)
+        metadata = {
+            key: self.sub(value, (*path, "metadata", key), scope, deps, want_str=False)
+            for key, value in (spec.get("metadata") or {}).items()
+        }
         groups = field("security_groups")
         return {
             "name": self.server_name(name, spec, index, scope),

@@ -91,10 +91,10 @@ def load_yaml(text: str, file: str) -> LoadedYaml:
         raise SpecError([_syntax_problem(exc, file)]) from None
     finally:
         loader.dispose()
-    if root is None:
-        raise SpecError([Problem(file, 1, 1, "", "the file is empty; expected a YAML mapping")])
     builder = _Builder(file, loader)
-    data = builder.build(root, ())
+    data = None if root is None else builder.build(root, ())
+    if data is None:  # no document, or `---` alone
+        raise SpecError([Problem(file, 1, 1, "", "the file is empty; expected a YAML mapping")])
     if builder.problems:
         raise SpecError(builder.problems)
     return LoadedYaml(file, data, MappingProxyType(builder.values), MappingProxyType(builder.keys))
