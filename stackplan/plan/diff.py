@@ -159,6 +159,8 @@ class _Diff:
         before = _before(record, found)
         ignored = set(resource.lifecycle.ignore_changes)
         compared = [k for k in kind.effects if k in after and k not in ignored]
+        if adopted and record is None:  # what the cloud does not report, it got from us
+            before.update({k: after[k] for k in compared if k not in before})
         unknown_keys = {p.split(".")[0].split("[")[0] for p in unknown}
         changed = [k for k in compared
                    if k in unknown_keys or _differs(k, after, before, record, adopted)]
