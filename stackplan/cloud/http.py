@@ -309,11 +309,10 @@ class HttpClient:
 def _retryable(method: str, status: int, safe: bool) -> bool:
     if status == 429:
         return True
-    if status in RETRY_STATUSES:
-        return safe
-    # A 500 on a read has no effect to repeat; on a write it might have, so it is the
-    # caller's call (Nova answers 500 to some failures half-way through).
-    return status == 500 and method in ("GET", "HEAD")
+    # A 500 may come half-way through a write (Nova does that), so like 502-504 it is
+    # repeated only for requests that are safe to repeat: idempotent methods, or a POST
+    # the caller marked safe (asking Keystone for a token).
+    return safe and (status in RETRY_STATUSES or status == 500)
 
 
 def _nothing_sent(exc: requests.RequestException) -> bool:
