@@ -77,8 +77,7 @@ def listing(ctx: Context, req: Request) -> Response:
         and (ids is None or i.id in ids)
         and (visibility in (None, "all") or i.visibility == visibility)
     ]
-    # Glance's default order: newest first.
-    images.sort(key=lambda i: (i.created_at, i.id), reverse=req.arg("sort_dir") != "asc")
+    images = _sorted(req, images)
     raw = req.arg("limit")
     if raw is not None and not raw.isdigit():
         raise ApiError(400, "limit param must be an integer")
@@ -100,6 +99,25 @@ def listing(ctx: Context, req: Request) -> Response:
     if page and len(page) == limit:
         body["next"] = "/v2/images?" + _qs({**query, "marker": page[-1].id})
     return Response(200, body)
+
+
+_SORT_KEYS = {"name", "created_at", "updated_at", "status", "id", "size", "min_disk", "min_ram"}
+
+
+def _sorted(req: Request, images: list[seed.Image]) -> list[seed.Image]:
+    """Glance's `sort_key`/`sort_dir` or `sort=key:dir,...`; default newest first."""
+    keys = [(req.arg("sort_key") or "created_at", req.arg("sort_dir") or "desc")]
+    if (sort := req.arg("sort")) is not None:
+        keys = [(k, d or "asc") for k, _, d in (p.partition(":") for p in sort.split(","))]
+    images = sorted(images, key=lambda i: i.id)  # stable sorts below keep ties in id order
+    for key, direction in reversed(keys):
+        key = "created_at" if key == "updated_at" else key
+        if key not in _SORT_KEYS or direction not in ("asc", "desc"):
+            raise ApiError(400, f"Invalid sort key or direction: {key}:{direction}")
+        images = sorted(
+            images, key=lambda i, k=key: getattr(i, k) or 0, reverse=direction == "desc"
+        )
+    return images
 
 
 def _qs(query: dict[str, str]) -> str:

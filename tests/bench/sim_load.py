@@ -21,9 +21,17 @@ CIRROS = "5c1f3b8e-6b0a-4c5e-9d1f-0a2b3c4d5e01"
 
 
 def _token(url: str) -> str:
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "demo", "domain": {"id": "default"}, "password": "secret"}}},
-        "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}}
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": "demo", "domain": {"id": "default"}, "password": "secret"}
+                },
+            },
+            "scope": {"project": {"name": "demo", "domain": {"id": "default"}}},
+        }
+    }
     resp = requests.post(f"{url}/identity/v3/auth/tokens", json=body, timeout=10)
     resp.raise_for_status()
     return resp.headers["X-Subject-Token"]
@@ -40,8 +48,9 @@ def main() -> None:
     parser.add_argument("--detail-requests", type=int, default=20)
     args = parser.parse_args()
 
-    sim = start(SimOptions(port=0, build_seconds=0, quota_instances=-1, quota_cores=-1,
-                           quota_ram=-1))
+    sim = start(
+        SimOptions(port=0, build_seconds=0, quota_instances=-1, quota_cores=-1, quota_ram=-1)
+    )
     try:
         token = _token(sim.url)
         url = f"{sim.url}/compute/v2.1"
@@ -58,8 +67,14 @@ def main() -> None:
             return sessions[key]
 
         def create(n: int) -> int:
-            body = {"server": {"name": f"load-{n}", "imageRef": CIRROS, "flavorRef": "1",
-                               "networks": "none"}}
+            body = {
+                "server": {
+                    "name": f"load-{n}",
+                    "imageRef": CIRROS,
+                    "flavorRef": "1",
+                    "networks": "none",
+                }
+            }
             return session().post(f"{url}/servers", json=body, timeout=30).status_code
 
         with ThreadPoolExecutor(args.workers) as pool:
@@ -76,10 +91,11 @@ def main() -> None:
             resp = http.get(f"{url}/servers/detail", timeout=30)
             assert len(resp.json()["servers"]) == args.servers
         elapsed = time.monotonic() - started
-        _rate(f"GET /servers/detail with {args.servers} servers", args.detail_requests,
-              elapsed)
-        print(f"  one page: {len(resp.content) / 1e6:.2f} MB, "
-              f"{elapsed / args.detail_requests * 1000:.0f} ms per request")
+        _rate(f"GET /servers/detail with {args.servers} servers", args.detail_requests, elapsed)
+        print(
+            f"  one page: {len(resp.content) / 1e6:.2f} MB, "
+            f"{elapsed / args.detail_requests * 1000:.0f} ms per request"
+        )
     finally:
         sim.stop()
 

@@ -27,7 +27,9 @@ def _sim_env(url: str, *flags: str) -> dict[str, str]:
     port = url.rsplit(":", 1)[-1]
     out = subprocess.run(
         [sys.executable, "-m", "stackplan", "sim", "env", "--port", port, *flags],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     for line in out.splitlines():
@@ -38,8 +40,7 @@ def _sim_env(url: str, *flags: str) -> dict[str, str]:
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     assert OPENSTACK, "python-openstackclient is not installed"
-    result = subprocess.run([OPENSTACK, *args], env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run([OPENSTACK, *args], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, f"openstack {' '.join(args)}:\n{result.stderr}"
     return result
 
@@ -72,8 +73,17 @@ def test_catalog_and_image_list(compat_sim):
 
 def test_server_lifecycle(compat_sim):
     env = _sim_env(compat_sim.url)
-    created = _json(env, "server", "create", "--image", "cirros-0.6.2-x86_64-disk",
-                    "--flavor", "m1.tiny", "--wait", "compat-web")
+    created = _json(
+        env,
+        "server",
+        "create",
+        "--image",
+        "cirros-0.6.2-x86_64-disk",
+        "--flavor",
+        "m1.tiny",
+        "--wait",
+        "compat-web",
+    )
     assert created["status"] == "ACTIVE"
     listed = _json(env, "server", "list", "--name", "^compat-web$")
     assert [s["ID"] for s in listed] == [created["id"]]

@@ -17,10 +17,19 @@ UBUNTU_OLD = "5c1f3b8e-6b0a-4c5e-9d1f-0a2b3c4d5e02"
 FEDORA_38_DEACTIVATED = "5c1f3b8e-6b0a-4c5e-9d1f-0a2b3c4d5e05"
 
 
-def v3_password(user: str = "demo", project: str | None = "demo", password: str = "secret"
-                ) -> dict[str, Any]:
-    body: dict[str, Any] = {"auth": {"identity": {"methods": ["password"], "password": {
-        "user": {"name": user, "domain": {"name": "Default"}, "password": password}}}}}
+def v3_password(
+    user: str = "demo", project: str | None = "demo", password: str = "secret"
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": user, "domain": {"name": "Default"}, "password": password}
+                },
+            }
+        }
+    }
     if project is not None:
         body["auth"]["scope"] = {"project": {"name": project, "domain": {"id": "default"}}}
     return body
@@ -44,8 +53,13 @@ class Api:
         return self.http.request(method, f"{self.url}/compute/v2.1{path}", **kwargs)
 
     def create_server(self, name: str | None = None, **fields: Any) -> str:
-        body = {"name": name or f"t-{uuid.uuid4().hex[:8]}", "imageRef": CIRROS,
-                "flavorRef": "1", "networks": "auto", **fields}
+        body = {
+            "name": name or f"t-{uuid.uuid4().hex[:8]}",
+            "imageRef": CIRROS,
+            "flavorRef": "1",
+            "networks": "auto",
+            **fields,
+        }
         resp = self.compute("POST", "/servers", json={"server": body})
         assert resp.status_code == 202, resp.text
         return resp.json()["server"]["id"]

@@ -54,8 +54,9 @@ def test_flavors_list_detail_show_and_project_id_form(sim):
     assert api.compute("GET", "/flavors/42").json()["flavor"]["name"] == "m1.nano"
     missing = api.compute("GET", "/flavors/m1.tiny")
     assert missing.status_code == 404
-    assert missing.json() == {"itemNotFound": {"code": 404,
-                                               "message": "Flavor m1.tiny could not be found."}}
+    assert missing.json() == {
+        "itemNotFound": {"code": 404, "message": "Flavor m1.tiny could not be found."}
+    }
 
 
 def test_flavor_filters_and_paging(sim):
@@ -100,12 +101,14 @@ def test_keypairs_create_import_list_show_delete(sim):
     assert created.status_code == 201
     assert created.json()["keypair"]["private_key"].startswith("-----BEGIN")
     public = created.json()["keypair"]["public_key"]
-    imported = api.compute("POST", "/os-keypairs",
-                           json={"keypair": {"name": "kp-imp", "public_key": public}})
+    imported = api.compute(
+        "POST", "/os-keypairs", json={"keypair": {"name": "kp-imp", "public_key": public}}
+    )
     assert imported.status_code == 201 and "private_key" not in imported.json()["keypair"]
     assert imported.json()["keypair"]["fingerprint"] == created.json()["keypair"]["fingerprint"]
-    dup = api.compute("POST", "/os-keypairs", json={"keypair": {"name": "kp-imp",
-                                                                "public_key": public}})
+    dup = api.compute(
+        "POST", "/os-keypairs", json={"keypair": {"name": "kp-imp", "public_key": public}}
+    )
     assert dup.status_code == 409 and "conflictingRequest" in dup.json()
     listed = api.compute("GET", "/os-keypairs").json()["keypairs"]
     assert {"kp-gen", "kp-imp"} <= {k["keypair"]["name"] for k in listed}

@@ -63,8 +63,10 @@ def test_v2_rejects_tenant_name_with_tenant_id(sim):
 
 
 def test_v2_wrong_password_and_unknown_tenant_are_401(sim):
-    bad = _v2(sim.url, {"tenantName": "demo",
-                        "passwordCredentials": {"username": "demo", "password": "nope"}})
+    bad = _v2(
+        sim.url,
+        {"tenantName": "demo", "passwordCredentials": {"username": "demo", "password": "nope"}},
+    )
     assert bad.status_code == 401
     assert bad.json()["error"]["title"] == "Unauthorized"
     assert bad.headers["WWW-Authenticate"].startswith("Keystone uri=")
@@ -87,22 +89,37 @@ def test_v3_password_by_name_scoped_to_project(sim):
 
 
 def test_v3_user_id_project_id_token_method_unscoped_and_nocatalog(sim):
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "id": "d0000000000000000000000000000d01", "password": "secret"}}},
-        "scope": {"project": {"id": "d0000000000000000000000000000001"}}}}
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"id": "d0000000000000000000000000000d01", "password": "secret"}
+                },
+            },
+            "scope": {"project": {"id": "d0000000000000000000000000000001"}},
+        }
+    }
     resp = requests.post(f"{sim.url}/identity/v3/auth/tokens?nocatalog", json=body)
     assert resp.status_code == 201 and "catalog" not in resp.json()["token"]
-    unscoped = requests.post(f"{sim.url}/identity/v3/auth/tokens",
-                             json=v3_password(project=None) | {})
+    unscoped = requests.post(
+        f"{sim.url}/identity/v3/auth/tokens", json=v3_password(project=None) | {}
+    )
     # No scope: keystone falls back to the user's default project.
     assert unscoped.json()["token"]["project"]["name"] == "demo"
     explicit = v3_password(project=None)
     explicit["auth"]["scope"] = "unscoped"
     unscoped = requests.post(f"{sim.url}/identity/v3/auth/tokens", json=explicit)
     assert "project" not in unscoped.json()["token"]
-    by_token = {"auth": {"identity": {"methods": ["token"], "token": {
-        "id": unscoped.headers["X-Subject-Token"]}},
-        "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}}}}
+    by_token = {
+        "auth": {
+            "identity": {
+                "methods": ["token"],
+                "token": {"id": unscoped.headers["X-Subject-Token"]},
+            },
+            "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}},
+        }
+    }
     rescoped = requests.post(f"{sim.url}/identity/v3/auth/tokens", json=by_token)
     assert rescoped.status_code == 201
     assert rescoped.json()["token"]["project"]["name"] == "demo"

@@ -13,8 +13,12 @@ CLASSIC = ["m1.tiny", "m1.small", "m1.medium", "m1.large", "m1.nano", "m1.xlarge
 
 
 def test_classic_guide_flow_with_v2_tokens(sim):
-    auth = {"auth": {"tenantName": "demo",
-                     "passwordCredentials": {"username": "demo", "password": "secret"}}}
+    auth = {
+        "auth": {
+            "tenantName": "demo",
+            "passwordCredentials": {"username": "demo", "password": "secret"},
+        }
+    }
     access = requests.post(f"{sim.url}/identity/v2.0/tokens", json=auth).json()["access"]
     headers = {"X-Auth-Token": access["token"]["id"]}
     compute = next(s for s in access["serviceCatalog"] if s["type"] == "compute")
@@ -59,8 +63,10 @@ def test_rate_limit_answers_429_with_retry_after(make_sim):
 def test_fault_injection_fails_before_any_effect(make_sim):
     sim = make_sim(fault_rate=1.0, seed=7)
     assert requests.get(f"{sim.url}/identity").status_code == 300  # discovery is spared
-    resp = requests.post(f"{sim.url}/identity/v2.0/tokens", json={"auth": {
-        "passwordCredentials": {"username": "demo", "password": "secret"}}})
+    resp = requests.post(
+        f"{sim.url}/identity/v2.0/tokens",
+        json={"auth": {"passwordCredentials": {"username": "demo", "password": "secret"}}},
+    )
     assert resp.status_code in (500, 503)
     assert resp.json()["error"]["code"] == resp.status_code
     half = make_sim(fault_rate=0.5, seed=1)
@@ -94,3 +100,47 @@ def test_restart_keeps_servers_and_keypairs(sim_process, tmp_path):
     second.kill()
     third = sim_process(db=db)
     assert len(Api(third.url).compute("GET", "/servers").json()["servers"]) == 3
+
+
+def test_sim_env_fixture_matches_the_cli_and_authenticates(sim, sim_env):
+    import subprocess
+    import sys
+
+    port = sim.url.rsplit(":", 1)[-1]
+    out = subprocess.run(
+        [sys.executable, "-m", "stackplan", "sim", "env", "--port", port],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert f"export OS_AUTH_URL={sim_env['OS_AUTH_URL']}" in out
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {
+                        "name": sim_env["OS_USERNAME"],
+                        "password": sim_env["OS_PASSWORD"],
+                        "domain": {"name": sim_env["OS_USER_DOMAIN_NAME"]},
+                    }
+                },
+            },
+            "scope": {
+                "project": {
+                    "name": sim_env["OS_PROJECT_NAME"],
+                    "domain": {"name": sim_env["OS_PROJECT_DOMAIN_NAME"]},
+                }
+            },
+        }
+    }
+    resp = requests.post(f"{sim_env['OS_AUTH_URL']}/auth/tokens", json=body)
+    assert resp.status_code == 201
+
+
+def test_glance_sorting(api, sim):
+    url = f"{sim.url}/image/v2/images"
+    by_name = api.http.get(url, params={"sort_key": "name", "sort_dir": "asc"}).json()
+    assert by_name["images"][0]["name"] == "Fedora 38"
+    newest = api.http.get(url).json()["images"][0]
+    assert newest["created_at"] == max(i["created_at"] for i in by_name["images"])

@@ -11,10 +11,22 @@ from tests.integration.sim.conftest import CIRROS, FEDORA_38_DEACTIVATED, UBUNTU
 
 def test_create_builds_then_goes_active(fast_api):
     api = fast_api
-    resp = api.compute("POST", "/servers", json={"server": {
-        "name": "web-1", "imageRef": CIRROS, "flavorRef": "2", "networks": "auto",
-        "metadata": {"role": "web"}, "tags": ["a"], "description": "d",
-        "user_data": base64.b64encode(b"#cloud-config\n").decode()}})
+    resp = api.compute(
+        "POST",
+        "/servers",
+        json={
+            "server": {
+                "name": "web-1",
+                "imageRef": CIRROS,
+                "flavorRef": "2",
+                "networks": "auto",
+                "metadata": {"role": "web"},
+                "tags": ["a"],
+                "description": "d",
+                "user_data": base64.b64encode(b"#cloud-config\n").decode(),
+            }
+        },
+    )
     assert resp.status_code == 202
     created = resp.json()["server"]
     assert set(created) == {"id", "links", "OS-DCF:diskConfig", "security_groups", "adminPass"}
@@ -36,16 +48,22 @@ def test_create_validation(api):
         return api.compute("POST", "/servers", json={"server": body})
 
     assert create(flavorRef="99").json()["badRequest"]["message"] == (
-        "Flavor 99 could not be found.")
+        "Flavor 99 could not be found."
+    )
     assert create(imageRef=FEDORA_38_DEACTIVATED).status_code == 400
     assert create(imageRef=UBUNTU_OLD, flavorRef="42").status_code == 400  # min_ram 512
     assert create(key_name="missing").json()["badRequest"]["message"] == (
-        "Invalid key_name provided.")
+        "Invalid key_name provided."
+    )
     assert create(user_data="not base64!").status_code == 400
     assert create(bogus=1).status_code == 400
     assert create(name=" padded").status_code == 400
-    old = api.compute("POST", "/servers", headers={"OpenStack-API-Version": "compute 2.1"},
-                      json={"server": {"name": "x", "imageRef": CIRROS, "flavorRef": "1"}})
+    old = api.compute(
+        "POST",
+        "/servers",
+        headers={"OpenStack-API-Version": "compute 2.1"},
+        json={"server": {"name": "x", "imageRef": CIRROS, "flavorRef": "1"}},
+    )
     assert old.status_code == 202  # networks only required from 2.37
 
 
@@ -53,11 +71,17 @@ def test_quota_exceeded_is_403_with_novas_message(make_sim):
     api = Api(make_sim(quota_instances=2).url, version="2.60")
     api.create_server()
     api.create_server()
-    resp = api.compute("POST", "/servers", json={"server": {
-        "name": "third", "imageRef": CIRROS, "flavorRef": "1", "networks": "auto"}})
+    resp = api.compute(
+        "POST",
+        "/servers",
+        json={
+            "server": {"name": "third", "imageRef": CIRROS, "flavorRef": "1", "networks": "auto"}
+        },
+    )
     assert resp.status_code == 403
     assert resp.json()["forbidden"]["message"] == (
-        "Quota exceeded for instances: Requested 1, but already used 2 of 2 instances")
+        "Quota exceeded for instances: Requested 1, but already used 2 of 2 instances"
+    )
 
 
 def test_failed_build_goes_to_error_with_fault(fast_api):
@@ -71,8 +95,10 @@ def test_list_filters_name_regex_status_tags_and_paging(make_sim):
     api = Api(make_sim(build_seconds=30).url, version="2.60")
     ids = [api.create_server(f"web-{n}", tags=["web"]) for n in range(3)]
     db_id = api.create_server("db-0", tags=["db"])
-    names = {s["name"] for s in api.compute("GET", "/servers/detail",
-                                             params={"name": "^web"}).json()["servers"]}
+    names = {
+        s["name"]
+        for s in api.compute("GET", "/servers/detail", params={"name": "^web"}).json()["servers"]
+    }
     assert names == {"web-0", "web-1", "web-2"}
     built = api.compute("GET", "/servers", params={"status": "BUILD"}).json()["servers"]
     assert len(built) == 4
@@ -111,16 +137,17 @@ def test_slow_delete_keeps_listing_with_task_deleting(make_sim):
 
 def test_show_update_and_unknown_server(api):
     assert api.compute("GET", "/servers/web-1").json()["itemNotFound"]["message"] == (
-        "Instance web-1 could not be found.")
+        "Instance web-1 could not be found."
+    )
     server_id = api.create_server()
-    resp = api.compute("PUT", f"/servers/{server_id}",
-                       json={"server": {"name": "renamed", "description": "new"}})
+    resp = api.compute(
+        "PUT", f"/servers/{server_id}", json={"server": {"name": "renamed", "description": "new"}}
+    )
     assert resp.status_code == 200
     assert resp.json()["server"]["name"] == "renamed"
     assert "OS-EXT-STS:vm_state" not in resp.json()["server"]  # reduced shape before 2.75
     assert api.server(server_id)["description"] == "new"
-    assert api.compute("DELETE", "/servers/00000000-0000-0000-0000-000000000000").status_code \
-        == 404
+    assert api.compute("DELETE", "/servers/00000000-0000-0000-0000-000000000000").status_code == 404
 
 
 def test_metadata_and_tags(fast_api):
@@ -140,7 +167,9 @@ def test_metadata_and_tags(fast_api):
     assert api.compute("DELETE", f"{base}/metadata/d").status_code == 204
     assert api.compute("GET", f"{base}/metadata/d").status_code == 404
     assert api.compute("PUT", f"{base}/tags", json={"tags": ["x", "y"]}).json()["tags"] == [
-        "x", "y"]
+        "x",
+        "y",
+    ]
     assert api.compute("PUT", f"{base}/tags/z").status_code == 201
     assert api.compute("GET", f"{base}/tags/z").status_code == 204
     assert api.compute("DELETE", f"{base}/tags/x").status_code == 204
