@@ -208,6 +208,10 @@ class Executor:
                     status = GONE
                 if status in waiting.awaiting.until:
                     del walk.waiting[rid]
+                    if found is not None and waiting.step.phase == CREATE:
+                        reported = {k: found.attrs[k] for k in waiting.kind.reported
+                                    if k in found.attrs}
+                        self.recorder.settled(waiting.step, reported)
                     then = waiting.awaiting.then
                     if then is None:
                         self._finish(walk, waiting.step)
@@ -268,9 +272,24 @@ class Executor:
         if step.phase == UPDATE:
             after = self.recorder.filled(change.after or {})
             if change.action is Action.REBUILD:
-                return kind.rebuild(self.cloud, change.id or "", after)
+                return self._rebuild(kind, step, after)
             return kind.update(self.cloud, change.id or "", change.before or {}, after)
         return self._create(kind, step)
+
+    def _rebuild(self, kind: Kind, step: Step, after: Mapping[str, Any]) -> Await | None:
+        """Rebuild onto the new image, then change in place whatever else differs."""
+        change = step.change
+        resource_id = change.id or ""
+        rest = {**(change.before or {}), **after}
+        rebuilt = dict(change.before or {}, image_id=after.get("image_id"))
+
+        def then() -> Await | None:
+            return kind.update(self.cloud, resource_id, rebuilt, rest)
+
+        awaiting = kind.rebuild(self.cloud, resource_id, after)
+        if awaiting is None:
+            return then()
+        return Await(awaiting.resource_id, awaiting.until, then, awaiting.verb)
 
     def _create(self, kind: Kind, step: Step) -> Await | None:
         marker = Marker(self.plan.lineage, str(step.address), uuid.uuid4().hex)

@@ -14,7 +14,7 @@ from typing import Any
 from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step
 from stackplan.kinds.base import Kind, Marker
 from stackplan.plan.model import Action
-from stackplan.plan.refs import interpolate
+from stackplan.plan.refs import interpolate, state_lookup
 from stackplan.state.model import CREATE_TOKEN, ResourceRecord, State
 
 
@@ -43,11 +43,19 @@ class StateRecorder:
 
     def filled(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """`attrs` with `${kind.name.attr}` references filled from what is recorded now."""
-        filled, unknown = interpolate(attrs, self._state)
+        filled, unknown = interpolate(attrs, state_lookup(self._state))
         if unknown:
             # The executor orders steps by dependency, so this means a failed dependency.
             raise ValueError(f"references still unknown at apply time: {', '.join(unknown)}")
         return dict(filled)
+
+    def settled(self, step: Step, reported: Mapping[str, Any]) -> None:
+        """Attributes the cloud only knows once the resource is up (an IP address)."""
+        record = self._state.record(step.address)
+        if record is None or not reported:
+            return
+        attributes = {**record.attributes, **reported}
+        self._commit(lambda s: s.with_record(_replace_attrs(record, attributes)))
 
     def intent(self, step: Step, marker: Marker) -> None:
         """Before a create: note that it is about to happen and the tag that will find it."""
@@ -112,18 +120,32 @@ class StateRecorder:
         return step.change.id
 
 
+def _replace_attrs(record: ResourceRecord, attributes: Mapping[str, Any]) -> ResourceRecord:
+    return ResourceRecord(
+        address=record.address,
+        id=record.id,
+        attributes=attributes,
+        dependencies=record.dependencies,
+        status=record.status,
+        created_at=record.created_at,
+        updated_at=_now(),
+    )
+
+
 def _updated(state: State, step: Step, attributes: Mapping[str, Any]) -> State:
     record = state.record(step.address)
-    if record is None:
+    # An adopted resource may have only a pending_create record (no ID) or none at all.
+    resource_id = step.change.id or (record.id if record else None)
+    if resource_id is None:
         return state
     return state.with_record(
         ResourceRecord(
-            address=record.address,
-            id=record.id,
+            address=step.address,
+            id=resource_id,
             attributes=attributes,
-            dependencies=step.change.depends_on or record.dependencies,
+            dependencies=step.change.depends_on or (record.dependencies if record else ()),
             status="ok",
-            created_at=record.created_at,
+            created_at=record.created_at if record else None,
             updated_at=_now(),
         )
     )

@@ -68,9 +68,8 @@ def build_steps(plan: Plan) -> nx.DiGraph:
             if mine is not None and theirs is not None:
                 graph.add_edge(theirs, mine)
             # Deleting what others depend on waits for those others to be deleted.
-            if DELETE in steps or DELETE in dep_steps:
-                if DELETE in steps and DELETE in dep_steps:
-                    graph.add_edge(steps[DELETE], dep_steps[DELETE])
+            if DELETE in steps and DELETE in dep_steps:
+                graph.add_edge(steps[DELETE], dep_steps[DELETE])
     if not nx.is_directed_acyclic_graph(graph):
         cycle = " → ".join(str(step) for step, _ in nx.find_cycle(graph))
         raise ValueError(f"the plan's steps form a cycle: {cycle}")

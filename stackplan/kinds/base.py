@@ -94,6 +94,8 @@ class Kind(Protocol):
     effects: ClassVar[Mapping[str, Effect]]
     # True when a create returns before the resource is usable (servers build).
     settles: ClassVar[bool]
+    # Attributes the cloud assigns once the resource is up (an IP), kept in the state.
+    reported: ClassVar[tuple[str, ...]]
 
     def recorded(self, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
         """The attributes compared and kept in state for desired `attrs` (pure): bulky or

@@ -13,8 +13,16 @@ from typing import Any, Final
 
 from stackplan.addr import Address
 from stackplan.spec.interpolate import Reference, fill_references, references_in
+from stackplan.state.model import State
 
-__all__ = ["KNOWN_AFTER_APPLY", "UNKNOWN", "Lookup", "has_references", "interpolate"]
+__all__ = [
+    "KNOWN_AFTER_APPLY",
+    "UNKNOWN",
+    "Lookup",
+    "has_references",
+    "interpolate",
+    "state_lookup",
+]
 
 
 class _Unknown:
@@ -84,3 +92,21 @@ def _fill(value: Any, path: str, lookup: Lookup, unknown: list[str]) -> Any:
 
 def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def state_lookup(state: State) -> Lookup:
+    """A lookup reading what `state` records: `id`, and any recorded attribute."""
+
+    def lookup(ref: Reference) -> Any:
+        address = reference_address(ref)
+        if address is None:  # a [*] splat: every instance, in index order
+            base = Address(ref.kind, ref.name)
+            found = [r.address for r in state.records if r.address.base == base]
+            values = [lookup(Reference(ref.kind, ref.name, a.index, ref.attr)) for a in found]
+            return UNKNOWN if any(v is UNKNOWN for v in values) else values
+        record = state.record(address)
+        if record is None or record.id is None:
+            return UNKNOWN
+        return record.id if ref.attr == "id" else record.attributes.get(ref.attr, UNKNOWN)
+
+    return lookup
