@@ -71,7 +71,8 @@ def read_yaml_file(path: Path, what: str = "spec") -> tuple[LoadedYaml, bytes]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise StackplanError(f"{what} file {str(path)!r} does not exist") from None
+        hint = "give the spec with -f FILE" if what == "spec" else None
+        raise StackplanError(f"{what} file {str(path)!r} does not exist", hint=hint) from None
     except OSError as exc:
         raise StackplanError(f"cannot read {what} file {str(path)!r}: {exc.strerror}") from None
     try:
