@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from stackplan.addr import Address
 from stackplan.errors import ApplyError, PlanError
 from stackplan.spec.model import Desired
+from stackplan.spec.source import SpecInput, load_desired
 from stackplan.state.local import LocalStateStore
 from stackplan.state.model import State
 from stackplan.state.store import LockInfo, locked
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
     from stackplan.apply.executor import ApplyResult
     from stackplan.cloud import Cloud
     from stackplan.plan.model import Plan
-    from stackplan.workflow import SpecInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +131,9 @@ def make_plan(
     )
 
 
-def plan(run: RunOptions, options: PlanOptions, load: Callable[[SpecInput], Desired]) -> PlanResult:
+def plan(run: RunOptions, options: PlanOptions) -> PlanResult:
     """Make a plan under the state lock; nothing is changed anywhere."""
-    desired = load(run.spec)
+    desired = load_desired(run.spec)
     store = open_store(run, desired)
     with locked_store(run, store):
         prior = store.read()
@@ -149,7 +149,6 @@ def apply(
     run: RunOptions,
     options: PlanOptions,
     apply_options: ApplyOptions,
-    load: Callable[[SpecInput], Desired],
     emit: EventSink,
     approve: Callable[[Plan], bool],
     plan_file: Path | None = None,
@@ -157,7 +156,7 @@ def apply(
     """Plan (or load a saved plan and check it is fresh), ask `approve`, carry it out."""
     from stackplan.plan.planfile import check_fresh, load_plan
 
-    desired = load(run.spec)
+    desired = load_desired(run.spec)
     store = open_store(run, desired)
     with locked_store(run, store):
         prior = store.read()

@@ -16,11 +16,22 @@ from stackplan.plan.model import Action, Change, Plan, Reason
 CREATE, UPDATE, DELETE, RECORD = "create", "update", "delete", "record"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Step:
+    """One operation on one resource; equal (and hashed) by address and phase."""
+
     address: Address
     phase: str  # CREATE, UPDATE, DELETE or RECORD
     change: Change
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Step) and (self.address, self.phase) == (
+            other.address,
+            other.phase,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.address, self.phase))
 
     def __str__(self) -> str:
         return f"{self.phase} {self.address}"

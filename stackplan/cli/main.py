@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from pathlib import Path
 
 import typer
 
-from stackplan.cli import exit_codes, options
+from stackplan.cli import exit_codes, interrupts, options, output
 from stackplan.cli.sim import sim_app
+from stackplan.cli.state import state_app
 from stackplan.errors import StackplanError
 from stackplan.spec import DEFAULT_SPEC
 
@@ -25,6 +27,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(sim_app, name="sim")
+app.add_typer(state_app, name="state")
 
 _debug = False
 
@@ -51,14 +54,229 @@ def validate(
     var: options.Vars = None,
     var_file: options.VarFiles = None,
     online: bool = typer.Option(
-        False, "--online", help="Also check image, flavor and keypair names in the cloud."
+        False, "--online", help="Also resolve image and flavor names in the cloud."
     ),
+    cloud: options.CloudName = None,
 ) -> None:
     """Check the spec: its shape, variables, references and the files it names."""
     from stackplan import workflow
 
-    result = workflow.validate(options.spec_input(file, var, var_file), online=online)
+    spec = options.spec_input(file, var, var_file)
+    result = workflow.validate(spec, online=online, cloud=workflow.CloudInput(cloud))
     typer.echo(result.summary())
+
+
+@app.command()
+def plan(
+    file: options.SpecFile = DEFAULT_SPEC,
+    var: options.Vars = None,
+    var_file: options.VarFiles = None,
+    state: options.StatePath = None,
+    out: Path | None = typer.Option(None, "--out", help="Save the plan for `apply PLANFILE`."),
+    fmt: str = typer.Option("text", "--format", help="text, json or markdown."),
+    detailed_exitcode: bool = typer.Option(
+        False, "--detailed-exitcode", help="Exit 0 without changes, 2 with changes, 1 on error."
+    ),
+    target: options.Targets = None,
+    replace: options.Replaces = None,
+    no_refresh: options.NoRefresh = False,
+    destroy: options.Destroy = False,
+    cloud: options.CloudName = None,
+    lock_timeout: options.LockTimeout = 0.0,
+) -> None:
+    """Show what apply would change, without changing anything."""
+    from stackplan import workflow
+    from stackplan.plan.planfile import save_plan
+
+    _check_format(fmt)
+    spec = options.spec_input(file, var, var_file)
+    run = options.run_options(spec, command="plan", state=state, cloud=cloud,
+                              lock_timeout=lock_timeout)
+    result = workflow.plan(run, options.plan_options(target, replace, destroy, no_refresh))
+    typer.echo(output.render_plan(result.plan, fmt))
+    if out is not None:
+        save_plan(result.plan, out)
+        typer.echo(f"Saved the plan to {out}: apply it with `stackplan apply {out}`.", err=True)
+    if detailed_exitcode and result.plan.has_changes:
+        raise typer.Exit(exit_codes.CHANGES)
+
+
+@app.command()
+def apply(
+    planfile: Path | None = typer.Argument(None, help="A plan saved by `plan --out`."),
+    file: options.SpecFile = DEFAULT_SPEC,
+    var: options.Vars = None,
+    var_file: options.VarFiles = None,
+    state: options.StatePath = None,
+    auto_approve: options.AutoApprove = False,
+    parallelism: options.Parallelism = 10,
+    target: options.Targets = None,
+    replace: options.Replaces = None,
+    no_refresh: options.NoRefresh = False,
+    destroy: options.Destroy = False,
+    cloud: options.CloudName = None,
+    lock_timeout: options.LockTimeout = 0.0,
+) -> None:
+    """Make the cloud match the spec (or carry out a saved plan)."""
+    _apply(planfile, options.spec_input(file, var, var_file), state, cloud, lock_timeout,
+           options.plan_options(target, replace, destroy, no_refresh), auto_approve,
+           parallelism, "apply")
+
+
+@app.command()
+def destroy(
+    file: options.SpecFile = DEFAULT_SPEC,
+    var: options.Vars = None,
+    var_file: options.VarFiles = None,
+    state: options.StatePath = None,
+    auto_approve: options.AutoApprove = False,
+    parallelism: options.Parallelism = 10,
+    target: options.Targets = None,
+    cloud: options.CloudName = None,
+    lock_timeout: options.LockTimeout = 0.0,
+) -> None:
+    """Delete everything the state manages."""
+    _apply(None, options.spec_input(file, var, var_file), state, cloud, lock_timeout,
+           options.plan_options(target, None, True, False), auto_approve, parallelism,
+           "destroy")
+
+
+def _apply(planfile, spec, state, cloud, lock_timeout, plan_options, auto_approve,
+           parallelism, command) -> None:
+    from stackplan import workflow
+
+    run = options.run_options(spec, command=command, state=state, cloud=cloud,
+                              lock_timeout=lock_timeout)
+    apply_options = workflow.ApplyOptions(parallelism=parallelism)
+
+    def approve(made) -> bool:
+        typer.echo(output.render_plan(made, "text"))
+        return auto_approve or planfile is not None or output.confirm_plan()
+
+    with interrupts.first_stops(apply_options.cancel):
+        outcome = workflow.apply(run, plan_options, apply_options, output.EventPrinter(),
+                                 approve, planfile)
+    if outcome.result is None:
+        typer.echo(output.render_plan(outcome.plan, "text"))
+    else:
+        typer.echo(output.render_summary(outcome.result, outcome.plan.counts()))
+    if outcome.outputs and outcome.result is not None and not plan_options.destroy:
+        typer.echo("\nOutputs:\n" + output.render_outputs(outcome.outputs, as_json=False))
+    if outcome.result is not None and outcome.result.interrupted:
+        raise typer.Exit(exit_codes.INTERRUPTED)
+    if outcome.result is not None and not outcome.result.ok:
+        raise typer.Exit(exit_codes.ERROR)
+
+
+@app.command()
+def refresh(
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    cloud: options.CloudName = None,
+    lock_timeout: options.LockTimeout = 0.0,
+) -> None:
+    """Update the state from what the cloud holds now."""
+    from stackplan import workflow
+
+    run = options.run_options(options.spec_input(file), command="refresh", state=state,
+                              cloud=cloud, lock_timeout=lock_timeout)
+    result = workflow.refresh_state(run)
+    for address in result.gone:
+        typer.echo(f"{address}: gone from the cloud; removed from the state")
+    for address in result.tainted:
+        typer.echo(f"{address}: in ERROR; tainted (the next apply replaces it)")
+    for address in result.updated:
+        typer.echo(f"{address}: attributes updated from the cloud")
+    typer.echo(f"Refresh complete: {len(result.state.resources)} resources in the state.")
+
+
+@app.command()
+def show(
+    planfile: Path | None = typer.Argument(None, help="A saved plan; without it, the state."),
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    fmt: str = typer.Option("text", "--format", help="text, json or markdown (plans)."),
+) -> None:
+    """Show a saved plan, or the resources in the state."""
+    from stackplan import workflow
+    from stackplan.stateops import describe_record
+
+    _check_format(fmt)
+    if planfile is not None:
+        from stackplan.plan.planfile import load_plan
+
+        typer.echo(output.render_plan(load_plan(planfile), fmt))
+        return
+    run = options.run_options(options.spec_input(file), command="show", state=state)
+    records = workflow.state_list(run)
+    if not records:
+        typer.echo("The state is empty.")
+    for record in records:
+        typer.echo(f"# {record.address}\n{describe_record(record)}")
+
+
+@app.command("output")
+def output_cmd(
+    name: str | None = typer.Argument(None, help="One output; without it, all."),
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Print the outputs recorded by the last apply."""
+    import json
+
+    from stackplan import workflow
+
+    values = workflow.outputs(options.run_options(options.spec_input(file), command="output",
+                                                  state=state))
+    if name is None:
+        typer.echo(output.render_outputs(values, as_json))
+        return
+    if name not in values:
+        known = ", ".join(sorted(values)) or "none"
+        raise StackplanError(f"no output named {name!r}", hint=f"the outputs are: {known}")
+    value = values[name]
+    typer.echo(json.dumps(value) if as_json or not isinstance(value, str) else value)
+
+
+@app.command()
+def graph(
+    file: options.SpecFile = DEFAULT_SPEC,
+    var: options.Vars = None,
+    var_file: options.VarFiles = None,
+) -> None:
+    """Print the spec's dependency graph in Graphviz DOT."""
+    from stackplan import workflow
+
+    run = options.run_options(options.spec_input(file, var, var_file), command="graph")
+    typer.echo(workflow.dependency_dot(run), nl=False)
+
+
+@app.command("import")
+def import_cmd(
+    address: str = typer.Argument(..., help="The spec's address, e.g. server.web[0]."),
+    resource_id: str = typer.Argument(..., metavar="ID", help="The cloud ID (a keypair's name)."),
+    file: options.SpecFile = DEFAULT_SPEC,
+    var: options.Vars = None,
+    var_file: options.VarFiles = None,
+    state: options.StatePath = None,
+    cloud: options.CloudName = None,
+    lock_timeout: options.LockTimeout = 0.0,
+) -> None:
+    """Take an existing cloud resource under management."""
+    from stackplan import workflow
+    from stackplan.addr import Address
+
+    run = options.run_options(options.spec_input(file, var, var_file), command="import",
+                              state=state, cloud=cloud, lock_timeout=lock_timeout)
+    result = workflow.import_resource(run, Address.parse(address), resource_id)
+    typer.echo(f"{result.address}: imported [id={result.id}]. Run `stackplan plan` to compare "
+               "it with the spec.")
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("text", "json", "markdown"):
+        raise StackplanError(f"unknown format {fmt!r}", hint="use text, json or markdown")
 
 
 def main() -> None:
@@ -73,3 +291,12 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         raise SystemExit(exit_codes.INTERRUPTED) from None
+    except Exception as exc:  # a bug: say so plainly; the traceback is for --debug
+        if _debug:
+            traceback.print_exc()
+        typer.echo(
+            f"Error: internal error ({type(exc).__name__}: {exc}); "
+            "run with --debug for the traceback and please report it",
+            err=True,
+        )
+        raise SystemExit(exit_codes.ERROR) from None

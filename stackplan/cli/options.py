@@ -14,7 +14,7 @@ import typer
 from stackplan.spec import DEFAULT_SPEC
 
 if TYPE_CHECKING:
-    from stackplan.workflow import SpecInput
+    from stackplan.spec.source import SpecInput
 
 SpecFile = Annotated[
     Path,
@@ -38,8 +38,73 @@ def spec_input(
     file: Path = DEFAULT_SPEC, var: list[str] | None = None, var_file: list[Path] | None = None
 ) -> SpecInput:
     """The `SpecInput` for these flags, with the variables of the current environment."""
-    from stackplan.workflow import SpecInput  # jsonschema and networkx: only when needed
+    from stackplan.spec.source import SpecInput  # jsonschema and networkx: only when needed
 
     return SpecInput(
         path=file, vars=tuple(var or ()), var_files=tuple(var_file or ()), env=dict(os.environ)
+    )
+
+
+StatePath = Annotated[
+    Path | None,
+    typer.Option("--state", help="The state file. Default: state/<stack>.json beside the spec."),
+]
+CloudName = Annotated[
+    str | None,
+    typer.Option("--cloud", help="The clouds.yaml entry to use (default: OS_CLOUD or OS_*)."),
+]
+LockTimeout = Annotated[
+    float,
+    typer.Option("--lock-timeout", help="Seconds to wait for the state lock (0: fail at once)."),
+]
+Targets = Annotated[
+    list[str] | None,
+    typer.Option("--target", metavar="ADDR", help="Plan only this resource and its dependencies."),
+]
+Replaces = Annotated[
+    list[str] | None,
+    typer.Option("--replace", metavar="ADDR", help="Replace this resource even if unchanged."),
+]
+NoRefresh = Annotated[
+    bool, typer.Option("--no-refresh", help="Trust the state; do not read the cloud's resources.")
+]
+Destroy = Annotated[bool, typer.Option("--destroy", help="Plan to destroy everything managed.")]
+Parallelism = Annotated[
+    int, typer.Option("--parallelism", min=1, help="Concurrent API operations during apply.")
+]
+AutoApprove = Annotated[
+    bool, typer.Option("--auto-approve", help="Apply without asking for 'yes'.")
+]
+
+
+def run_options(
+    spec: SpecInput,
+    *,
+    command: str,
+    state: Path | None = None,
+    cloud: str | None = None,
+    lock_timeout: float = 0.0,
+):  # -> RunOptions (imported lazily)
+    from stackplan.runs import CloudInput, RunOptions
+
+    return RunOptions(
+        spec=spec,
+        cloud=CloudInput(cloud, dict(os.environ)),
+        state_path=state,
+        lock_timeout=lock_timeout,
+        command=command,
+        notify=lambda message: typer.echo(message, err=True),
+    )
+
+
+def plan_options(targets: list[str] | None, replaces: list[str] | None, destroy: bool,
+                 no_refresh: bool):  # -> PlanOptions
+    from stackplan.addr import Address
+    from stackplan.runs import PlanOptions
+
+    return PlanOptions(
+        targets=tuple(Address.parse(t) for t in targets or ()),
+        replace=tuple(Address.parse(r) for r in replaces or ()),
+        destroy=destroy,
+        refresh=not no_refresh,
     )

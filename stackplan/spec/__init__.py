@@ -1,7 +1,7 @@
 """Specs: what the user wrote, loaded with positions, validated, expanded into desired resources.
 
 Entry points: `load.read_yaml_file`, `validate.schema_problems`, `variables.resolve_variables`,
-`expand.expand`, `graph.dependency_graph` (and `workflow.load_desired`, which chains them).
+`expand.expand`, `graph.dependency_graph` (and `source.load_desired`, which chains them).
 Nothing is re-exported here, so that importing `stackplan.spec` stays cheap for the CLI.
 """
 

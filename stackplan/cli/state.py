@@ -1,0 +1,109 @@
+"""`stackplan state list | show | rm | mv | pull | push | unlock`: work on the state itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from stackplan.cli import options
+from stackplan.spec import DEFAULT_SPEC
+
+state_app = typer.Typer(
+    name="state", help="Inspect and change the state file.", no_args_is_help=True
+)
+
+
+def _run(file: Path, state: Path | None, command: str, lock_timeout: float = 0.0):
+    return options.run_options(
+        options.spec_input(file), command=command, state=state, lock_timeout=lock_timeout
+    )
+
+
+@state_app.command("list")
+def list_(file: options.SpecFile = DEFAULT_SPEC, state: options.StatePath = None) -> None:
+    """List the addresses in the state, with their IDs."""
+    from stackplan import workflow
+
+    for record in workflow.state_list(_run(file, state, "state list")):
+        flag = "" if record.status == "ok" else f"  ({record.status})"
+        typer.echo(f"{record.address}  {record.id or '-'}{flag}")
+
+
+@state_app.command()
+def show(
+    address: str, file: options.SpecFile = DEFAULT_SPEC, state: options.StatePath = None
+) -> None:
+    """Show one resource's record."""
+    from stackplan import workflow
+    from stackplan.addr import Address
+    from stackplan.stateops import describe_record
+
+    typer.echo(describe_record(workflow.state_show(_run(file, state, "state show"),
+                                                   Address.parse(address))))
+
+
+@state_app.command()
+def rm(
+    address: str,
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    lock_timeout: options.LockTimeout = 0.0,
+) -> None:
+    """Forget a resource: it stays in the cloud, unmanaged."""
+    from stackplan import workflow
+    from stackplan.addr import Address
+
+    record = workflow.state_rm(_run(file, state, "state rm", lock_timeout), Address.parse(address))
+    typer.echo(f"Removed {record.address} [id={record.id}] from the state; the cloud keeps it.")
+
+
+@state_app.command()
+def mv(
+    src: str,
+    dst: str,
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    lock_timeout: options.LockTimeout = 0.0,
+) -> None:
+    """Move a resource to another address (after renaming it in the spec)."""
+    from stackplan import workflow
+    from stackplan.addr import Address
+
+    workflow.state_mv(_run(file, state, "state mv", lock_timeout), Address.parse(src),
+                      Address.parse(dst))
+    typer.echo(f"Moved {src} to {dst}.")
+
+
+@state_app.command()
+def pull(file: options.SpecFile = DEFAULT_SPEC, state: options.StatePath = None) -> None:
+    """Print the state file."""
+    from stackplan import workflow
+
+    typer.echo(workflow.state_pull(_run(file, state, "state pull")), nl=False)
+
+
+@state_app.command()
+def push(
+    source: Path,
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    lock_timeout: options.LockTimeout = 0.0,
+) -> None:
+    """Replace the state with a file (same lineage, not older)."""
+    from stackplan import workflow
+
+    pushed = workflow.state_push(_run(file, state, "state push", lock_timeout), source)
+    typer.echo(f"Pushed {source}: the state is now at serial {pushed.serial}.")
+
+
+@state_app.command()
+def unlock(
+    lock_id: str, file: options.SpecFile = DEFAULT_SPEC, state: options.StatePath = None
+) -> None:
+    """Remove a lock left behind (by a run on another host, say)."""
+    from stackplan import workflow
+
+    workflow.state_unlock(_run(file, state, "state unlock"), lock_id,
+                          lambda message: typer.echo(message, err=True))
+    typer.echo(f"Lock {lock_id} removed.")
