@@ -299,11 +299,6 @@ def test_the_valid_example_validates() -> None:
     assert result.summary() == f"Spec {VALID / 'web.yaml'} is valid: 3 servers, 1 keypair."
 
 
-def test_online_is_not_available_yet() -> None:
-    with pytest.raises(Exception, match="--online is not available yet"):
-        validate(SpecInput(VALID / "web.yaml", env={}), online=True)
-
-
 def test_interpolation_helpers() -> None:
     text = "a ${server.db.id} b ${server.web[1].name} $${x}"
     assert references_in(text) == (
