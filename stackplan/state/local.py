@@ -35,6 +35,10 @@ class LocalStateStore:
         self.backup_path = self.path.with_name(self.path.name + ".backup")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._lock = FileLock(self.lock_path, str(self.path))
+        # The bytes last read or written here and their State, for `write`'s checks of the
+        # file on disk: an apply writes after every step, and re-parsing (schema included)
+        # the file it had just written made each write cost most of its time.
+        self._known: tuple[bytes, State] | None = None
 
     def describe(self) -> str:
         return str(self.path)
@@ -42,21 +46,27 @@ class LocalStateStore:
     def read(self) -> State | None:
         """The state in the file, or None if there is no file yet."""
         data = self._read_bytes(self.path)
-        return None if data is None else self._parse(data, self.path)
+        if data is None:
+            return None
+        state = self._parse(data, self.path)
+        self._known = (data, state)
+        return state
 
     def write(self, state: State) -> None:
         """Replace the file with `state` atomically, keeping the old file as the backup."""
         old = self._read_bytes(self.path)
         if old is not None:
-            current = self._parse(old, self.path)
+            current = self._parse_known(old)
             if self._is_unchanged(state, current):
                 return
         text = dump_state(state)
+        data = text.encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             if old is not None:
                 self._replace_with(self.backup_path, old)
-            self._replace_with(self.path, text.encode("utf-8"))
+            self._replace_with(self.path, data)
+            self._known = (data, state)
         except OSError as exc:
             raise StateError(
                 f"could not write the state: {exc.strerror or exc}",
@@ -97,6 +107,15 @@ class LocalStateStore:
                 hint="read the state again and redo the change on top of it",
             )
         return False
+
+    def _parse_known(self, data: bytes) -> State:
+        """The state in `data`; unparsed when these are the bytes last read or written."""
+        known = self._known
+        if known is not None and known[0] == data:
+            return known[1]
+        state = self._parse(data, self.path)
+        self._known = (data, state)
+        return state
 
     def _parse(self, data: bytes, path: Path) -> State:
         try:
