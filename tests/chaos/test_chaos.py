@@ -1,0 +1,22 @@
+"""The chaos run, short: five SIGKILLs of `stackplan apply`, nothing orphaned or doubled.
+
+The full run is `python tests/chaos/chaos.py --kills 50` (a few minutes).
+"""
+
+from __future__ import annotations
+
+import pytest
+from chaos import ChaosOptions, run_chaos
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_five_kills_leave_no_orphan_no_duplicate_and_a_readable_state(tmp_path):
+    options = ChaosOptions(kills=5, servers=10, build_seconds=1.0, seed=5, max_seconds=180)
+    report = run_chaos(options, tmp_path)
+    log = (tmp_path / "runs.log").read_text(encoding="utf-8")
+    assert report.kills == 5, report.problems
+    assert (report.orphans, report.duplicates, report.missing, report.unreadable) == (
+        0, 0, 0, 0), "\n".join(report.problems)
+    assert report.failed_runs == 0, "\n".join(report.problems)
+    assert "Traceback" not in log
