@@ -8,6 +8,7 @@ marker that finds the server again if the create's answer is lost).
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 import uuid
@@ -34,6 +35,11 @@ from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step, build_st
 from stackplan.errors import CloudError, StackplanError
 from stackplan.kinds.base import GONE, Await, Kind, Marker
 from stackplan.plan.model import Action, Plan
+
+# A create that failed without reaching the cloud (checked by its tag) is sent again.
+CREATE_ATTEMPTS = 4
+# Seconds without push-back from the cloud before the width grows by one again.
+CALM_SECONDS = 2.0
 
 _VERBS = {  # phase -> (started, done, progress)
     CREATE: ("Creating", "Creation complete", "still creating"),
@@ -147,14 +153,21 @@ class Executor:
     # -- scheduling ---------------------------------------------------------------------
 
     def _adapt_width(self) -> None:
+        """Halve the width when the cloud pushed back; add one after each calm interval."""
         pushed = self.pressure()
         now = time.monotonic()
         if pushed:
-            self.width = max(1, self.width // 2)
+            before, self.width = self.width, max(1, self.width // 2)
             self._calm_since = now
-        elif self.width < self.options.parallelism and now - self._calm_since > 2.0:
+            if self.width < before:
+                self.emit(Notice(f"The cloud is pushing back (429/503): at most {self.width} "
+                                 "operations at once for now."))
+        elif self.width < self.options.parallelism and now - self._calm_since > CALM_SECONDS:
             self.width += 1
             self._calm_since = now
+            if self.width == self.options.parallelism:
+                self.emit(Notice(f"The cloud is calm again: back to {self.width} operations "
+                                 "at once."))
 
     def _start(self, walk: _Walk, step: Step) -> None:
         walk.started_at[step] = time.monotonic()
@@ -295,21 +308,44 @@ class Executor:
         marker = Marker(self.plan.lineage, str(step.address), uuid.uuid4().hex)
         attrs = self.recorder.filled(step.change.after or {})
         self.recorder.intent(step, marker)
-        try:
-            resource_id = kind.create(self.cloud, attrs, marker)
-        except CloudError as exc:
-            # The answer may be lost while the cloud acted: look before anything retries.
-            if exc.status is not None and exc.status < 500:
-                raise
-            found = kind.find_by_marker(self.cloud, marker)
-            if found is None:
-                raise
-            self.emit(Notice(f"{step.address}: create answer lost; found {found.id} by its tag"))
-            resource_id = found.id
+        resource_id = self._create_once(kind, step, attrs, marker)
         self.recorder.created(step, resource_id, attrs)
         if kind.settles:
             return Await(resource_id, frozenset({"ACTIVE"}), verb="still creating")
         return None
+
+    def _create_once(self, kind: Kind, step: Step, attrs: Mapping[str, Any],
+                     marker: Marker) -> str:
+        """Create, and retry a failed create only once its tag shows the cloud made nothing.
+
+        A 5xx or a lost connection may come after the cloud acted, so the resource is
+        looked up by its marker before the create is sent again; a 429 was refused
+        before anything happened (the HTTP layer already retried it, honouring
+        Retry-After). Other errors (4xx: quota, bad request) are final.
+        """
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                return kind.create(self.cloud, attrs, marker)
+            except CloudError as exc:
+                final = attempt == CREATE_ATTEMPTS or self.cancel.is_set()
+                if exc.status == 429:
+                    if final:
+                        raise
+                else:
+                    if exc.status is not None and exc.status < 500:
+                        raise
+                    found = kind.find_by_marker(self.cloud, marker)
+                    if found is not None:
+                        self.emit(Notice(
+                            f"{step.address}: create answer lost; found {found.id} by its tag"))
+                        return found.id
+                    if final:
+                        raise
+                why = "nothing carries its tag" if exc.status != 429 else "rate-limited"
+                self.emit(Notice(f"{step.address}: create failed ({exc.message}); {why}, "
+                                 f"retrying (attempt {attempt + 1} of {CREATE_ATTEMPTS})"))
+                time.sleep(_create_backoff(attempt))
+        raise AssertionError("unreachable")
 
     def _delete(self, kind: Kind, step: Step) -> Await | None:
         resource_id = self.recorder.id_to_delete(step)
@@ -321,6 +357,10 @@ class Executor:
             if exc.status == 404:
                 return None
             raise
+
+
+def _create_backoff(attempt: int) -> float:
+    return min(8.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
 
 
 def _order(step: Step) -> tuple[int, tuple[str, str, int]]:
