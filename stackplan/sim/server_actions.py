@@ -1,4 +1,5 @@
-"""`POST /servers/{id}/action`: resize, confirm/revert, reboot, rebuild, start, stop.
+"""`POST /servers/{id}/action`: resize, confirm/revert, reboot, rebuild, start, stop,
+add/remove a security group.
 
 Each action checks Nova's allowed vm_states (409 otherwise), then starts a task that
 `lifecycle.settle` finishes at read time after `--build-seconds`.
@@ -221,6 +222,42 @@ def _rebuild(
     return Response(202, {"server": body}, {"Location": location})
 
 
+def _security_group(add: bool) -> Action:
+    """addSecurityGroup / removeSecurityGroup: groups are names, never looked up (README)."""
+    action = "addSecurityGroup" if add else "removeSecurityGroup"
+
+    def run(
+        ctx: Context,
+        req: Request,
+        conn: sqlite3.Connection,
+        row: sqlite3.Row,
+        state: lifecycle.Settled,
+        arg: Any,
+    ) -> Response:
+        name = arg.get("name") if isinstance(arg, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError(400, "Security group name cannot be empty")
+        groups = json.loads(row["security_groups"])
+        attached = any(g.get("name") == name for g in groups)
+        if add and attached:
+            raise ApiError(
+                400, f"Security group {name} is already associated with the instance {row['id']}"
+            )
+        if not add and not attached:
+            raise ApiError(
+                400, f"Security group {name} not associated with the instance {row['id']}"
+            )
+        groups = [*groups, {"name": name}] if add else [g for g in groups if g.get("name") != name]
+        conn.execute(
+            "UPDATE servers SET security_groups = ?, updated = ? WHERE id = ?",
+            (json.dumps(groups), ctx.now(), row["id"]),
+        )
+        return Response(202)
+
+    run.__name__ = action
+    return run
+
+
 _ACTIONS: dict[str, Action] = {
     "resize": _resize,
     "confirmResize": _confirm,
@@ -229,6 +266,8 @@ _ACTIONS: dict[str, Action] = {
     "rebuild": _rebuild,
     "os-start": _power("active", "start", {"stopped"}, "powering-on"),
     "os-stop": _power("stopped", "stop", {"active", "error"}, "powering-off"),
+    "addSecurityGroup": _security_group(add=True),
+    "removeSecurityGroup": _security_group(add=False),
 }
 
 
