@@ -96,6 +96,9 @@ class Kind(Protocol):
     settles: ClassVar[bool]
     # Attributes the cloud assigns once the resource is up (an IP), kept in the state.
     reported: ClassVar[tuple[str, ...]]
+    # Attributes the cloud picks when the spec leaves them out (an availability zone): a
+    # spec without one accepts the cloud's choice, so whatever it chose is never a change.
+    cloud_chosen: ClassVar[frozenset[str]]
 
     def recorded(self, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
         """The attributes compared and kept in state for desired `attrs` (pure): bulky or

@@ -21,6 +21,7 @@ class KeypairKind:
     name: ClassVar[str] = "keypair"
     settles: ClassVar[bool] = False
     reported: ClassVar[tuple[str, ...]] = ()
+    cloud_chosen: ClassVar[frozenset[str]] = frozenset()
     effects: ClassVar[Mapping[str, Effect]] = {
         "name": Effect.REPLACE,
         "public_key": Effect.REPLACE,

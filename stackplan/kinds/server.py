@@ -28,6 +28,7 @@ class ServerKind:
     name: ClassVar[str] = "server"
     settles: ClassVar[bool] = True
     reported: ClassVar[tuple[str, ...]] = ("access_ip_v4",)
+    cloud_chosen: ClassVar[frozenset[str]] = frozenset({"availability_zone"})
     effects: ClassVar[Mapping[str, Effect]] = {
         "name": Effect.UPDATE,
         "metadata": Effect.UPDATE,

@@ -11,7 +11,9 @@ Decisions the issue left open, so a reader finds them in one place:
 - An adopted resource (an interrupted create found by its marker) is at least an UPDATE,
   even when it matches the spec, so that apply records it in the state.
 - A spec value of None (say no availability_zone) next to a None in the state means "the
-  cloud chooses": the value the cloud reports is then neither a change nor drift.
+  cloud chooses": the value the cloud reports is then neither a change nor drift. For the
+  attributes a kind declares `cloud_chosen` this holds whatever the state says (a refresh
+  or an import records the zone the cloud picked; that must not force a replacement).
 - A `pending_delete` record still found in the cloud is replaced, like a tainted one.
 """
 
@@ -163,8 +165,8 @@ class _Diff:
             before.update({k: after[k] for k in compared if k not in before})
         unknown_keys = {p.split(".")[0].split("[")[0] for p in unknown}
         changed = [k for k in compared
-                   if k in unknown_keys or _differs(k, after, before, record, adopted)]
-        drift = _drift(compared, after, record, found) if not adopted else ()
+                   if k in unknown_keys or _differs(kind, k, after, before, record, adopted)]
+        drift = _drift(kind, compared, after, record, found) if not adopted else ()
         forced = self.forced_reason(address, record, found)
         action, replace_paths = _decide(kind, changed, resource, forced is not None)
         reason = forced or (Reason.ADOPTED if adopted else
@@ -247,24 +249,25 @@ def _before(record: ResourceRecord | None, found: ObservedResource | None) -> di
     return merged
 
 
-def _differs(key: str, after: Mapping[str, Any], before: Mapping[str, Any],
+def _differs(kind: Kind, key: str, after: Mapping[str, Any], before: Mapping[str, Any],
              record: ResourceRecord | None, adopted: bool) -> bool:
     """Whether the desired value of `key` differs from the one before."""
-    if after.get(key) is None and (record is None or adopted or
+    if after.get(key) is None and (key in kind.cloud_chosen or record is None or adopted or
                                    record.attributes.get(key) is None):
         return False  # the spec lets the cloud choose
     return _normal(after.get(key)) != _normal(before.get(key))
 
 
-def _drift(compared: list[str], after: Mapping[str, Any], record: ResourceRecord | None,
-           found: ObservedResource | None) -> tuple[str, ...]:
+def _drift(kind: Kind, compared: list[str], after: Mapping[str, Any],
+           record: ResourceRecord | None, found: ObservedResource | None) -> tuple[str, ...]:
     """Compared attributes the cloud changed since the state was written."""
     if record is None or found is None or record.status != "ok":
         return ()
     return tuple(
         k for k in compared
         if k in found.attrs
-        and not (after.get(k) is None and record.attributes.get(k) is None)
+        and not (after.get(k) is None and (k in kind.cloud_chosen
+                                           or record.attributes.get(k) is None))
         and _normal(found.attrs[k]) != _normal(record.attributes.get(k))
     )
 

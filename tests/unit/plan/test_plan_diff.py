@@ -106,6 +106,14 @@ def test_rename_updates_in_place():
     assert "user_data" not in change.after
 
 
+def test_zone_the_cloud_chose_recorded_by_refresh_is_no_change():
+    # `stackplan refresh` and `import` record the zone the cloud picked; a spec without
+    # one must not replace the server to get "no zone" back.
+    prior = state(record(WEB, server(availability_zone="nova")))
+    change = one(diff(desired((WEB, server())), prior, cloud(seen(server()))))
+    assert change.action is Action.NO_OP and change.drift == ()
+
+
 def test_security_group_order_is_no_change():
     old = server(security_groups=["a", "b"])
     obs = cloud(seen(server(security_groups=["b", "a"])))
