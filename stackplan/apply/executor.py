@@ -207,6 +207,8 @@ class Executor:
         for rid, waiting in walk.waiting.items():
             by_kind.setdefault(waiting.step.address.kind, []).append(rid)
         now = time.monotonic()
+        arrived: list[_Waiting] = []
+        settled: list[tuple[Step, Mapping[str, Any]]] = []
         for kind_name, ids in by_kind.items():
             try:
                 seen = self.kinds[kind_name].poll(self.cloud, ids, self._since)
@@ -221,15 +223,11 @@ class Executor:
                     status = GONE
                 if status in waiting.awaiting.until:
                     del walk.waiting[rid]
+                    arrived.append(waiting)
                     if found is not None and waiting.step.phase == CREATE:
                         reported = {k: found.attrs[k] for k in waiting.kind.reported
                                     if k in found.attrs}
-                        self.recorder.settled(waiting.step, reported)
-                    then = waiting.awaiting.then
-                    if then is None:
-                        self._finish(walk, waiting.step)
-                    else:
-                        walk.running[pool.submit(then)] = waiting.step
+                        settled.append((waiting.step, reported))
                 elif found is not None and found.failed:
                     del walk.waiting[rid]
                     fault = found.fault or "the cloud reported no fault message"
@@ -238,6 +236,14 @@ class Executor:
                     waiting.last_progress = now
                     elapsed = now - walk.started_at[waiting.step]
                     self.emit(ChangeProgress(waiting.step.address, waiting.awaiting.verb, elapsed))
+        # One state write for everything this poll found up, not one per resource.
+        self.recorder.settled_all(settled)
+        for waiting in arrived:
+            then = waiting.awaiting.then
+            if then is None:
+                self._finish(walk, waiting.step)
+            else:
+                walk.running[pool.submit(then)] = waiting.step
 
     def _finish(self, walk: _Walk, step: Step) -> None:
         self.recorder.step_done(step)

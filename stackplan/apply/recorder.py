@@ -23,13 +23,20 @@ def _now() -> str:
 
 
 class StateRecorder:
-    """The state during an apply. `write` persists a State; it is called under a lock."""
+    """The state during an apply. `write` persists a State; it is called under a lock.
+
+    When a commit returns, its change is on disk. Commits from several threads at once
+    share writes (group commit): while one write runs, the changes that arrive meanwhile
+    go out together in the next, so the serial grows by one per write, not per change.
+    """
 
     def __init__(self, state: State, write: Callable[[State], None], kinds: Mapping[str, Kind]):
         self._state = state
         self._write = write
         self._kinds = kinds
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _state and _dirty
+        self._write_lock = threading.Lock()  # one write at a time
+        self._dirty = False  # _state holds changes not yet written
 
     @property
     def state(self) -> State:
@@ -37,9 +44,21 @@ class StateRecorder:
 
     def _commit(self, change: Callable[[State], State]) -> None:
         with self._lock:
-            new = change(self._state).next_serial()
-            self._write(new)
-            self._state = new
+            self._state = change(self._state)
+            self._dirty = True
+        with self._write_lock:
+            with self._lock:
+                if not self._dirty:
+                    return  # a write since our change was made carried it
+                new = self._state.next_serial()
+                self._state = new
+                self._dirty = False
+            try:
+                self._write(new)
+            except BaseException:
+                with self._lock:
+                    self._dirty = True  # the next commit retries these changes
+                raise
 
     def filled(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """`attrs` with `${kind.name.attr}` references filled from what is recorded now."""
@@ -51,11 +70,21 @@ class StateRecorder:
 
     def settled(self, step: Step, reported: Mapping[str, Any]) -> None:
         """Attributes the cloud only knows once the resource is up (an IP address)."""
-        record = self._state.record(step.address)
-        if record is None or not reported:
-            return
-        attributes = {**record.attributes, **reported}
-        self._commit(lambda s: s.with_record(_replace_attrs(record, attributes)))
+        self.settled_all([(step, reported)])
+
+    def settled_all(self, items: list[tuple[Step, Mapping[str, Any]]]) -> None:
+        """`settled` for every resource one poll found up, in one write."""
+
+        def change(state: State) -> State:
+            for step, reported in items:
+                record = state.record(step.address)
+                if record is not None and reported:
+                    attributes = {**record.attributes, **reported}
+                    state = state.with_record(_replace_attrs(record, attributes))
+            return state
+
+        if any(reported for _, reported in items):
+            self._commit(change)
 
     def intent(self, step: Step, marker: Marker) -> None:
         """Before a create: note that it is about to happen and the tag that will find it."""
