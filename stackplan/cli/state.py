@@ -50,12 +50,19 @@ def rm(
     state: options.StatePath = None,
     lock_timeout: options.LockTimeout = 0.0,
 ) -> None:
-    """Forget a resource: it stays in the cloud, unmanaged."""
+    """Forget a resource: it stays in the cloud. Remove it from the spec too, or the next
+    plan finds it again by the stackplan tag on it and adopts it back."""
     from stackplan import workflow
     from stackplan.addr import Address
 
     record = workflow.state_rm(_run(file, state, "state rm", lock_timeout), Address.parse(address))
     typer.echo(f"Removed {record.address} [id={record.id}] from the state; the cloud keeps it.")
+    if record.kind == "server":
+        # FIXME(no tombstone in the state yet): the server keeps its stackplan tag, which
+        # the diff follows to adopt a lost create; nothing tells it this one was let go.
+        typer.echo(f"It still carries this stack's stackplan tag: while the spec has "
+                   f"{record.address}, the next plan adopts it again. Remove it from the "
+                   "spec to leave it unmanaged.")
 
 
 @state_app.command()
