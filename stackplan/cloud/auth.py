@@ -282,7 +282,15 @@ class Authenticator:
 
     def _refused(self, url: str, exc: CloudError) -> AuthError:
         c = self.config
-        if c.auth_type == "token":
+        # Keystone answers a wrong password 401; a 404 means no Keystone at that URL (for
+        # token credentials it also means an unknown or expired token, handled below).
+        if exc.status == 404 and c.auth_type != "token":
+            message = f"No Keystone identity service answers at {url} (404)"
+            hint = (
+                f"check the auth URL (from {c.source}); it names the identity endpoint, "
+                "e.g. https://keystone.example.com:5000/v3 or .../identity/v3"
+            )
+        elif c.auth_type == "token":
             message = f"The cloud refused the token at {url} ({exc.status})"
             hint = (
                 "the token may have expired or been revoked; get a new one "
