@@ -67,9 +67,11 @@ def test_apply_polls_do_not_grow_with_the_number_of_servers(make_sim, tmp_path):
     few = _apply_polls(make_sim(build_seconds=1.5).url, tmp_path / "few", 4)
     many = _apply_polls(make_sim(build_seconds=1.5).url, tmp_path / "many", 40)
 
-    # Both wait ~1.5 s for their builds: a handful of polls each, not one per server.
+    # Both wait ~1.5 s for their builds: a handful of polls each, not one per server. The
+    # 40 creates take longer to send, and the polls every 0.25 s while servers settle
+    # follow that spread in time, so `many` may exceed `few` by a few, never by ~36.
     assert 1 <= few <= 5
-    assert 1 <= many <= few + 3, (few, many)
+    assert 1 <= many <= few + 5, (few, many)
 
 
 def _create_servers(url: str, count: int) -> None:
