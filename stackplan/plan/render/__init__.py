@@ -91,7 +91,8 @@ def headline(change: Change) -> str:
         if change.before is None:
             why += "; already gone from the cloud, apply only forgets it"
         return why
-    adopt = "adopted after an interrupted create" if reason is Reason.ADOPTED else ""
+    adopted = reason is Reason.ADOPTED
+    adopt = "found by its stackplan tag but missing from the state: adopted" if adopted else ""
     if action.is_replace:
         verb = "replace"
         if action is Action.CREATE_THEN_DELETE:
