@@ -99,16 +99,50 @@ def dump_state(state: State, stackplan_version: str | None = None) -> str:
     Keys of attributes and outputs are sorted, so that equal states give equal files and
     changes diff line by line.
     """
-    doc = {
+    # The text is what `json.dumps(doc, indent=2)` gives for the whole document, put
+    # together from parts so that each record's text is encoded once (see _record_text).
+    head = {
         "format_version": state.format_version,
         "lineage": state.lineage,
         "serial": state.serial,
         "stack": state.stack,
         "stackplan_version": stackplan_version or STACKPLAN_VERSION,
-        "resources": [_record_doc(r) for r in state.records],
-        "outputs": _plain(state.outputs),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    parts = [f"  {_dumps(key)}: {_dumps(value)}" for key, value in head.items()]
+    records = [_record_text(r).replace("\n", "\n    ") for r in state.records]
+    if len(_record_texts) > 2 * len(records) + 1000:
+        current = {id(r) for r in state.records}
+        for key in [k for k in _record_texts if k not in current]:
+            _record_texts.pop(key, None)
+    parts.append('  "resources": ' + ("[\n    " + ",\n    ".join(records) + "\n  ]" if records
+                                      else "[]"))  # fmt: skip
+    parts.append('  "outputs": ' + _dumps(_plain(state.outputs)).replace("\n", "\n  "))
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def _dumps(value: Any) -> str:
+    # JSON escapes every control character in strings, so the text's only newlines are
+    # the indentation's own: indenting a part is replacing "\n".
+    return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+
+
+# Each record's text, by identity. An apply writes the state after every step, with all
+# records but one or two unchanged, and json's indenting encoder is pure Python: encoding
+# every record each time made a write cost O(records). A record is immutable, so its text
+# never changes. The cache is pruned to the last state's records when it grows past twice
+# their number; holding each record keeps its id from being reused while it is cached.
+_record_texts: dict[int, tuple[ResourceRecord, str]] = {}
+
+
+def _record_text(record: ResourceRecord) -> str:
+    cached = _record_texts.get(id(record))
+    if cached is not None and cached[0] is record:
+        return cached[1]
+    text = _dumps(_record_doc(record))
+    if len(_record_texts) > 100_000:
+        _record_texts.clear()  # bound the memory of a long-lived process
+    _record_texts[id(record)] = (record, text)
+    return text
 
 
 _RESTORE_HINT = "the file is left as it is; repair it, or restore the .backup beside it"
