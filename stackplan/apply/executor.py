@@ -248,18 +248,22 @@ class Executor:
                     waiting.last_progress = now
                     elapsed = now - walk.started_at[waiting.step]
                     self.emit(ChangeProgress(waiting.step.address, waiting.awaiting.verb, elapsed))
-        # One state write for everything this poll found up, not one per resource.
+        # One state write for everything this poll found up, and one for everything it
+        # found deleted, not one per resource.
         self.recorder.settled_all(settled)
+        deleted = [w.step for w in arrived if w.awaiting.then is None and w.step.phase == DELETE]
+        self.recorder.steps_done(deleted)
         for waiting in arrived:
             then = waiting.awaiting.then
             if then is None:
-                self._finish(walk, waiting.step)
+                self._finish(walk, waiting.step, recorded=waiting.step.phase == DELETE)
             else:
                 walk.running[pool.submit(then)] = waiting.step
         return before - len(walk.waiting)
 
-    def _finish(self, walk: _Walk, step: Step) -> None:
-        self.recorder.step_done(step)
+    def _finish(self, walk: _Walk, step: Step, recorded: bool = False) -> None:
+        if not recorded:
+            self.recorder.step_done(step)
         elapsed = time.monotonic() - walk.started_at[step]
         record = self.recorder.state.record(step.address)
         rid = record.id if record is not None and step.phase != DELETE else step.change.id

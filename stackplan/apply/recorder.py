@@ -128,14 +128,28 @@ class StateRecorder:
         self._commit(lambda s: s.with_record(record))
 
     def step_done(self, step: Step) -> None:
-        change = step.change
-        if step.phase == UPDATE:
-            kind = self._kinds[step.address.kind]
-            attributes = kind.recorded(self.filled(change.after or {}))
-            self._commit(lambda s: _updated(s, step, attributes))
-        elif step.phase == DELETE:
-            self._commit(lambda s: _forget(s, step, change.id))
-        # CREATE and RECORD were recorded when the cloud answered.
+        self.steps_done([step])
+
+    def steps_done(self, steps: list[Step]) -> None:
+        """What finished updates and deletes change in the state, in one write (a poll may
+        find hundreds of deletes done). CREATE and RECORD were recorded when the cloud
+        answered."""
+        changes: list[Callable[[State], State]] = []
+        for step in steps:
+            if step.phase == UPDATE:
+                kind = self._kinds[step.address.kind]
+                attributes = kind.recorded(self.filled(step.change.after or {}))
+                changes.append(lambda s, step=step, a=attributes: _updated(s, step, a))
+            elif step.phase == DELETE:
+                changes.append(lambda s, step=step: _forget(s, step, step.change.id))
+
+        def change_all(state: State) -> State:
+            for change in changes:
+                state = change(state)
+            return state
+
+        if changes:
+            self._commit(change_all)
 
     def step_failed(self, step: Step, resource_id: str | None) -> None:
         """A failed create with an ID (the server went ERROR) is kept as tainted."""
