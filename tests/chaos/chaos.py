@@ -281,7 +281,7 @@ def _round(run: _Run, rng: random.Random, duration: float, options: ChaosOptions
     if code != 0:
         report.failed_runs += 1
         report.problems.append(f"{tag}: apply after the kill exited {code}:\n{text[-2000:]}")
-    report.adoptions += text.count("missing from the state: adopted")
+    report.adoptions += text.count("adopted: found by its stackplan tag")
     report.takeovers += text.count("took over a stale lock")
     run.check_cloud(tag)
     code, text = run.finish("destroy")

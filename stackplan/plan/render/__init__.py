@@ -92,7 +92,7 @@ def headline(change: Change) -> str:
             why += "; already gone from the cloud, apply only forgets it"
         return why
     adopted = reason is Reason.ADOPTED
-    adopt = "found by its stackplan tag but missing from the state: adopted" if adopted else ""
+    adopt = "adopted: found by its stackplan tag, missing from the state" if adopted else ""
     if action.is_replace:
         verb = "replace"
         if action is Action.CREATE_THEN_DELETE:
@@ -108,7 +108,7 @@ def headline(change: Change) -> str:
         text = {Action.UPDATE: "update in place", Action.RESIZE: "resize: reboots, keeps its ID",
                 Action.REBUILD: "rebuild: root disk wiped", Action.NO_OP: "no change"}[action]
         if reason is Reason.ADOPTED and action is Action.UPDATE and not change.changed_paths:
-            return adopt + ": recorded in the state"
+            return adopt + "; apply records it"
     return f"{adopt}; {text}" if adopt else text
 
 
