@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from stackplan.cloud.compute import Flavor
 from stackplan.cloud.image import Image
+from stackplan.cloud.model import Flavor
 from stackplan.errors import CloudError, ResolveError
 from stackplan.spec.model import Desired, DesiredResource
 

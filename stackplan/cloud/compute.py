@@ -10,12 +10,11 @@ import base64
 import logging
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from stackplan.cloud.image import Image
+from stackplan.cloud.model import Flavor, Keypair, Limits, ServerCreate, ServerInfo, frozen_mapping
 from stackplan.cloud.session import Session
 from stackplan.errors import CloudError
 
@@ -23,83 +22,6 @@ log = logging.getLogger("stackplan.cloud")
 
 MAX_MICROVERSION = (2, 79)  # Train: the newest behaviour this client implements
 PROXY_MAX = (2, 35)  # the /images proxy answers 404 from 2.36
-
-
-def _frozen(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(data or {}))
-
-
-@dataclass(frozen=True, slots=True)
-class Flavor:
-    id: str
-    name: str
-    vcpus: int
-    ram: int  # MiB
-    disk: int  # GiB; 0 means "the size of the image"
-    ephemeral: int = 0
-    swap: int = 0  # MiB
-    is_public: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class ServerInfo:
-    """A server as the cloud reports it now. `flavor_id` comes from the flavor table when
-    the microversion (2.47+) embeds the flavor by name only."""
-
-    id: str
-    name: str
-    status: str
-    flavor_id: str | None
-    flavor_name: str | None
-    image_id: str | None  # None for a server booted from a volume
-    key_name: str | None
-    metadata: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
-    tags: tuple[str, ...] = ()
-    security_groups: tuple[str, ...] = ()  # names, sorted, de-duplicated
-    addresses: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: _frozen({}))
-    access_ip_v4: str | None = None
-    availability_zone: str | None = None
-    task_state: str | None = None
-    vm_state: str | None = None
-    fault: str | None = None  # the fault message when status is ERROR
-    created: str | None = None
-    updated: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ServerCreate:
-    """What a new server is made of. `user_data` is text; it is base64-encoded here."""
-
-    name: str
-    image_id: str
-    flavor_id: str
-    key_name: str | None = None
-    security_groups: tuple[str, ...] = ()
-    metadata: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
-    user_data: str | None = None
-    availability_zone: str | None = None
-    tags: tuple[str, ...] = ()
-    networks: str | tuple[Mapping[str, str], ...] = "auto"  # "auto", "none" or [{"uuid"}]
-
-
-@dataclass(frozen=True, slots=True)
-class Keypair:
-    name: str
-    fingerprint: str
-    public_key: str
-    type: str = "ssh"
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Absolute compute limits of the project; -1 means unlimited."""
-
-    max_instances: int
-    instances_used: int
-    max_cores: int
-    cores_used: int
-    max_ram: int  # MiB
-    ram_used: int
 
 
 def parse_version(text: str | None) -> tuple[int, int] | None:
@@ -443,10 +365,10 @@ class ComputeClient:
             flavor_name=flavor_name,
             image_id=image.get("id") if isinstance(image, dict) else None,
             key_name=data.get("key_name"),
-            metadata=_frozen(data.get("metadata")),
+            metadata=frozen_mapping(data.get("metadata")),
             tags=tuple(data.get("tags") or ()),
             security_groups=tuple(groups),
-            addresses=_frozen(addresses),
+            addresses=frozen_mapping(addresses),
             access_ip_v4=data.get("accessIPv4") or None,
             availability_zone=data.get("OS-EXT-AZ:availability_zone"),
             task_state=data.get("OS-EXT-STS:task_state"),

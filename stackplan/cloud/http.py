@@ -8,7 +8,6 @@ connection failures into `CloudError`, and logs traffic with secrets masked.
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import json
 import logging
 import random
@@ -27,7 +26,7 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
-from stackplan.cloud.secret import MASK
+from stackplan.cloud.secret import MASK, mask_body, mask_headers
 from stackplan.errors import CloudError
 
 log = logging.getLogger("stackplan.http")
@@ -36,11 +35,6 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 # Statuses that mean "not done, try again": a proxy or the service pushing back.
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 PUSHBACK_STATUSES = frozenset({429, 503})
-SECRET_HEADERS = frozenset({"x-auth-token", "x-subject-token", "x-service-token", "authorization"})
-SECRET_KEYS = frozenset(
-    {"password", "adminPass", "secret", "private_key", "application_credential_secret"}
-)
-BODY_LOG_LIMIT = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,54 +438,6 @@ def _phrase(status: int) -> str:
 def _path(url: str) -> str:
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-# -- masking -------------------------------------------------------------------------------
-
-
-def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers with token values replaced by a short digest, as keystoneauth logs them."""
-    masked = {}
-    for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS:
-            digest = hashlib.sha256(str(value).encode()).hexdigest()[:16]
-            masked[name] = f"{{SHA256}}{digest}"
-        else:
-            masked[name] = value
-    return masked
-
-
-def mask_body(body: bytes | str | None) -> str:
-    """A body for the log: secrets in JSON masked, the catalog elided, long text cut."""
-    if body is None:
-        return ""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    if not text:
-        return ""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if data is not None:
-        text = json.dumps(_mask_value(data), sort_keys=True)
-    if len(text) > BODY_LOG_LIMIT:
-        text = f"{text[:BODY_LOG_LIMIT]}... ({len(text)} chars)"
-    return text
-
-
-def _mask_value(value: Any, key: str | None = None) -> Any:
-    if key in SECRET_KEYS and value is not None and not isinstance(value, (dict, list)):
-        return MASK
-    if key in ("catalog", "serviceCatalog") and isinstance(value, list):
-        return "<removed>"
-    if isinstance(value, dict):
-        out = {k: _mask_value(v, k) for k, v in value.items()}
-        if key == "token" and "id" in out:  # {"token": {"id"}}: v2 access and token auth
-            out["id"] = MASK
-        return out
-    if isinstance(value, list):
-        return [_mask_value(v) for v in value]
-    return value
 
 
 __all__ = [

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from stackplan.addr import Address
-from stackplan.cloud.compute import Flavor
 from stackplan.cloud.image import Image
+from stackplan.cloud.model import Flavor
 from stackplan.errors import ResolveError
 from stackplan.resolve import Tables, resolve
 from stackplan.spec.model import Desired, DesiredResource, frozen_map

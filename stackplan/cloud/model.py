@@ -1,0 +1,88 @@
+"""What Nova answers, as frozen values: flavors, servers, keypairs, limits.
+
+Plain data with no wire names; `compute.py` maps the API's JSON onto these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+def frozen_mapping(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Flavor:
+    id: str
+    name: str
+    vcpus: int
+    ram: int  # MiB
+    disk: int  # GiB; 0 means "the size of the image"
+    ephemeral: int = 0
+    swap: int = 0  # MiB
+    is_public: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """A server as the cloud reports it now. `flavor_id` comes from the flavor table when
+    the microversion (2.47+) embeds the flavor by name only."""
+
+    id: str
+    name: str
+    status: str
+    flavor_id: str | None
+    flavor_name: str | None
+    image_id: str | None  # None for a server booted from a volume
+    key_name: str | None
+    metadata: Mapping[str, str] = field(default_factory=lambda: frozen_mapping({}))
+    tags: tuple[str, ...] = ()
+    security_groups: tuple[str, ...] = ()  # names, sorted, de-duplicated
+    addresses: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: frozen_mapping({}))
+    access_ip_v4: str | None = None
+    availability_zone: str | None = None
+    task_state: str | None = None
+    vm_state: str | None = None
+    fault: str | None = None  # the fault message when status is ERROR
+    created: str | None = None
+    updated: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCreate:
+    """What a new server is made of. `user_data` is text; it is base64-encoded here."""
+
+    name: str
+    image_id: str
+    flavor_id: str
+    key_name: str | None = None
+    security_groups: tuple[str, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=lambda: frozen_mapping({}))
+    user_data: str | None = None
+    availability_zone: str | None = None
+    tags: tuple[str, ...] = ()
+    networks: str | tuple[Mapping[str, str], ...] = "auto"  # "auto", "none" or [{"uuid"}]
+
+
+@dataclass(frozen=True, slots=True)
+class Keypair:
+    name: str
+    fingerprint: str
+    public_key: str
+    type: str = "ssh"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Absolute compute limits of the project; -1 means unlimited."""
+
+    max_instances: int
+    instances_used: int
+    max_cores: int
+    cores_used: int
+    max_ram: int  # MiB
+    ram_used: int
