@@ -63,7 +63,8 @@ def render_summary(result: ApplyResult, counts: Mapping[str, int]) -> str:
     lines += [f"  {address}: {message}" for address, message in result.failed]
     if result.skipped:
         lines.append("  skipped (a dependency failed): " + ", ".join(map(str, result.skipped)))
-    lines.append("Failed resources are kept as tainted and replaced by the next apply.")
+    lines.append("A server that failed to build is kept as tainted and replaced by the next apply; "
+                 "any other failed change is planned again by the next plan.")
     return "\n".join(lines)
 
 
