@@ -157,16 +157,15 @@ def apply(
     from stackplan.plan.planfile import check_fresh, load_plan
 
     desired = load_desired(run.spec)
+    saved = load_plan(plan_file) if plan_file is not None else None  # a bad file fails first
     store = open_store(run, desired)
     with locked_store(run, store):
         prior = store.read()
+        if saved is not None:
+            check_fresh(saved, prior, desired.digest)
         cloud = connect_cloud(run.cloud)
         try:
-            if plan_file is not None:
-                made = load_plan(plan_file)
-                check_fresh(made, prior, desired.digest)
-            else:
-                made = make_plan(desired, prior, cloud, options)
+            made = saved if saved is not None else make_plan(desired, prior, cloud, options)
             if made.quota.problems:
                 raise PlanError(
                     "the plan needs more than the project's quota allows:\n  "
