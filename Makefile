@@ -18,6 +18,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check stackplan tests
+	$(BIN)/ruff format --check stackplan tests
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -103,9 +103,7 @@ def connect_cloud(cloud_input: CloudInput) -> Cloud:
     return connect(load_config(cloud_input.name, env=cloud_input.env))
 
 
-def make_plan(
-    desired: Desired, prior: State | None, cloud: Cloud, options: PlanOptions
-) -> Plan:
+def make_plan(desired: Desired, prior: State | None, cloud: Cloud, options: PlanOptions) -> Plan:
     """Resolve, refresh and diff: the plan for `desired` against `prior` and the cloud."""
     from stackplan.kinds.registry import KINDS
     from stackplan.plan.diff import DiffOptions, diff

@@ -119,8 +119,12 @@ def state_push(run: RunOptions, source: Path) -> State:
                     hint="pull the current state and make the change on it",
                 )
             pushed = State(
-                pushed.format_version, pushed.lineage, current.serial, pushed.stack,
-                pushed.resources, pushed.outputs,
+                pushed.format_version,
+                pushed.lineage,
+                current.serial,
+                pushed.stack,
+                pushed.resources,
+                pushed.outputs,
             )
         updated = pushed.next_serial()
         store.write(updated)
@@ -188,8 +192,13 @@ def refresh_state(run: RunOptions) -> RefreshResult:
                 )
                 new = new.with_record(
                     ResourceRecord(
-                        record.address, record.id, attributes, record.dependencies, status,
-                        record.created_at, record.updated_at,
+                        record.address,
+                        record.id,
+                        attributes,
+                        record.dependencies,
+                        status,
+                        record.created_at,
+                        record.updated_at,
                     )
                 )
         if new != state:
@@ -229,8 +238,11 @@ def import_resource(run: RunOptions, address: Address, resource_id: str) -> Impo
         cloud = connect_cloud(run.cloud)
         try:
             resolved = resolve(desired, cloud).by_address()[address]
-            found = [r for r in kind.read_many(cloud, {resource_id}, state.lineage)
-                     if r.id == resource_id]
+            found = [
+                r
+                for r in kind.read_many(cloud, {resource_id}, state.lineage)
+                if r.id == resource_id
+            ]
         finally:
             cloud.close()
         if not found:

@@ -58,8 +58,9 @@ class ValidateResult:
         )
 
 
-def validate(spec: SpecInput, *, online: bool = False, cloud: CloudInput | None = None
-             ) -> ValidateResult:
+def validate(
+    spec: SpecInput, *, online: bool = False, cloud: CloudInput | None = None
+) -> ValidateResult:
     """Check the spec offline; with `online`, also resolve its image and flavor names."""
     desired = load_desired(spec)
     if online:

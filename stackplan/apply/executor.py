@@ -148,9 +148,9 @@ class Executor:
         return ApplyResult(
             done=tuple(walk.done),
             failed=tuple(walk.failed),
-            skipped=tuple(walk.skipped) + tuple(pending) if self.cancel.is_set() else tuple(
-                walk.skipped
-            ),
+            skipped=tuple(walk.skipped) + tuple(pending)
+            if self.cancel.is_set()
+            else tuple(walk.skipped),
             interrupted=self.cancel.is_set(),
         )
 
@@ -164,14 +164,19 @@ class Executor:
             before, self.width = self.width, max(1, self.width // 2)
             self._calm_since = now
             if self.width < before:
-                self.emit(Notice(f"The cloud is pushing back (429/503): at most {self.width} "
-                                 "operations at once for now."))
+                self.emit(
+                    Notice(
+                        f"The cloud is pushing back (429/503): at most {self.width} "
+                        "operations at once for now."
+                    )
+                )
         elif self.width < self.options.parallelism and now - self._calm_since > CALM_SECONDS:
             self.width += 1
             self._calm_since = now
             if self.width == self.options.parallelism:
-                self.emit(Notice(f"The cloud is calm again: back to {self.width} operations "
-                                 "at once."))
+                self.emit(
+                    Notice(f"The cloud is calm again: back to {self.width} operations at once.")
+                )
 
     def _start(self, walk: _Walk, step: Step) -> None:
         walk.started_at[step] = time.monotonic()
@@ -237,8 +242,9 @@ class Executor:
                     del walk.waiting[rid]
                     arrived.append(waiting)
                     if found is not None and waiting.step.phase == CREATE:
-                        reported = {k: found.attrs[k] for k in waiting.kind.reported
-                                    if k in found.attrs}
+                        reported = {
+                            k: found.attrs[k] for k in waiting.kind.reported if k in found.attrs
+                        }
                         settled.append((waiting.step, reported))
                 elif found is not None and found.failed:
                     del walk.waiting[rid]
@@ -337,8 +343,7 @@ class Executor:
             return Await(resource_id, frozenset({"ACTIVE"}), verb="still creating")
         return None
 
-    def _create_once(self, kind: Kind, step: Step, attrs: Mapping[str, Any],
-                     marker: Marker) -> str:
+    def _create_once(self, kind: Kind, step: Step, attrs: Mapping[str, Any], marker: Marker) -> str:
         """Create, and retry a failed create only once its tag shows the cloud made nothing.
 
         A 5xx or a lost connection may come after the cloud acted, so the resource is
@@ -359,14 +364,21 @@ class Executor:
                         raise
                     found = kind.find_by_marker(self.cloud, marker)
                     if found is not None:
-                        self.emit(Notice(
-                            f"{step.address}: create answer lost; found {found.id} by its tag"))
+                        self.emit(
+                            Notice(
+                                f"{step.address}: create answer lost; found {found.id} by its tag"
+                            )
+                        )
                         return found.id
                     if final:
                         raise
                 why = "nothing carries its tag" if exc.status != 429 else "rate-limited"
-                self.emit(Notice(f"{step.address}: create failed ({exc.message}); {why}, "
-                                 f"retrying (attempt {attempt + 1} of {CREATE_ATTEMPTS})"))
+                self.emit(
+                    Notice(
+                        f"{step.address}: create failed ({exc.message}); {why}, "
+                        f"retrying (attempt {attempt + 1} of {CREATE_ATTEMPTS})"
+                    )
+                )
                 time.sleep(_create_backoff(attempt))
         raise AssertionError("unreachable")
 

@@ -90,8 +90,9 @@ def plan(
 
     _check_format(fmt)
     spec = options.spec_input(file, var, var_file)
-    run = options.run_options(spec, command="plan", state=state, cloud=cloud,
-                              lock_timeout=lock_timeout)
+    run = options.run_options(
+        spec, command="plan", state=state, cloud=cloud, lock_timeout=lock_timeout
+    )
     result = workflow.plan(run, options.plan_options(target, replace, destroy, no_refresh))
     typer.echo(output.render_plan(result.plan, fmt))
     if out is not None:
@@ -118,9 +119,17 @@ def apply(
     lock_timeout: options.LockTimeout = 0.0,
 ) -> None:
     """Make the cloud match the spec (or carry out a saved plan)."""
-    _apply(planfile, options.spec_input(file, var, var_file), state, cloud, lock_timeout,
-           options.plan_options(target, replace, destroy, no_refresh), auto_approve,
-           parallelism, "apply")
+    _apply(
+        planfile,
+        options.spec_input(file, var, var_file),
+        state,
+        cloud,
+        lock_timeout,
+        options.plan_options(target, replace, destroy, no_refresh),
+        auto_approve,
+        parallelism,
+        "apply",
+    )
 
 
 @app.command()
@@ -136,17 +145,27 @@ def destroy(
     lock_timeout: options.LockTimeout = 0.0,
 ) -> None:
     """Delete everything the state manages."""
-    _apply(None, options.spec_input(file, var, var_file), state, cloud, lock_timeout,
-           options.plan_options(target, None, True, False), auto_approve, parallelism,
-           "destroy")
+    _apply(
+        None,
+        options.spec_input(file, var, var_file),
+        state,
+        cloud,
+        lock_timeout,
+        options.plan_options(target, None, True, False),
+        auto_approve,
+        parallelism,
+        "destroy",
+    )
 
 
-def _apply(planfile, spec, state, cloud, lock_timeout, plan_options, auto_approve,
-           parallelism, command) -> None:
+def _apply(
+    planfile, spec, state, cloud, lock_timeout, plan_options, auto_approve, parallelism, command
+) -> None:
     from stackplan import workflow
 
-    run = options.run_options(spec, command=command, state=state, cloud=cloud,
-                              lock_timeout=lock_timeout)
+    run = options.run_options(
+        spec, command=command, state=state, cloud=cloud, lock_timeout=lock_timeout
+    )
     apply_options = workflow.ApplyOptions(parallelism=parallelism)
 
     def approve(made) -> bool:
@@ -154,8 +173,9 @@ def _apply(planfile, spec, state, cloud, lock_timeout, plan_options, auto_approv
         return auto_approve or planfile is not None or output.confirm_plan()
 
     with interrupts.first_stops(apply_options.cancel):
-        outcome = workflow.apply(run, plan_options, apply_options, output.EventPrinter(),
-                                 approve, planfile)
+        outcome = workflow.apply(
+            run, plan_options, apply_options, output.EventPrinter(), approve, planfile
+        )
     if outcome.result is None:
         typer.echo(output.render_plan(outcome.plan, "text"))
     else:
@@ -178,8 +198,13 @@ def refresh(
     """Update the state from what the cloud holds now."""
     from stackplan import workflow
 
-    run = options.run_options(options.spec_input(file), command="refresh", state=state,
-                              cloud=cloud, lock_timeout=lock_timeout)
+    run = options.run_options(
+        options.spec_input(file),
+        command="refresh",
+        state=state,
+        cloud=cloud,
+        lock_timeout=lock_timeout,
+    )
     result = workflow.refresh_state(run)
     for address in result.gone:
         typer.echo(f"{address}: gone from the cloud; removed from the state")
@@ -227,8 +252,9 @@ def output_cmd(
 
     from stackplan import workflow
 
-    values = workflow.outputs(options.run_options(options.spec_input(file), command="output",
-                                                  state=state))
+    values = workflow.outputs(
+        options.run_options(options.spec_input(file), command="output", state=state)
+    )
     if name is None:
         typer.echo(output.render_outputs(values, as_json))
         return
@@ -267,11 +293,18 @@ def import_cmd(
     from stackplan import workflow
     from stackplan.addr import Address
 
-    run = options.run_options(options.spec_input(file, var, var_file), command="import",
-                              state=state, cloud=cloud, lock_timeout=lock_timeout)
+    run = options.run_options(
+        options.spec_input(file, var, var_file),
+        command="import",
+        state=state,
+        cloud=cloud,
+        lock_timeout=lock_timeout,
+    )
     result = workflow.import_resource(run, Address.parse(address), resource_id)
-    typer.echo(f"{result.address}: imported [id={result.id}]. Run `stackplan plan` to compare "
-               "it with the spec.")
+    typer.echo(
+        f"{result.address}: imported [id={result.id}]. Run `stackplan plan` to compare "
+        "it with the spec."
+    )
 
 
 def _check_format(fmt: str) -> None:

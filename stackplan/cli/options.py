@@ -97,8 +97,9 @@ def run_options(
     )
 
 
-def plan_options(targets: list[str] | None, replaces: list[str] | None, destroy: bool,
-                 no_refresh: bool):  # -> PlanOptions
+def plan_options(
+    targets: list[str] | None, replaces: list[str] | None, destroy: bool, no_refresh: bool
+):  # -> PlanOptions
     from stackplan.addr import Address
     from stackplan.runs import PlanOptions
 

@@ -58,13 +58,17 @@ def render_summary(result: ApplyResult, counts: Mapping[str, int]) -> str:
             f"Apply complete! Resources: {counts['add']} added, {counts['change']} changed, "
             f"{counts['replace']} replaced, {counts['destroy']} destroyed."
         )
-    lines = [f"Apply finished with errors: {len(result.done)} done, {len(result.failed)} failed, "
-             f"{len(result.skipped)} skipped."]
+    lines = [
+        f"Apply finished with errors: {len(result.done)} done, {len(result.failed)} failed, "
+        f"{len(result.skipped)} skipped."
+    ]
     lines += [f"  {address}: {message}" for address, message in result.failed]
     if result.skipped:
         lines.append("  skipped (a dependency failed): " + ", ".join(map(str, result.skipped)))
-    lines.append("A server that failed to build is kept as tainted and replaced by the next apply; "
-                 "any other failed change is planned again by the next plan.")
+    lines.append(
+        "A server that failed to build is kept as tainted and replaced by the next apply; "
+        "any other failed change is planned again by the next plan."
+    )
     return "\n".join(lines)
 
 

@@ -39,8 +39,11 @@ def show(
     from stackplan.addr import Address
     from stackplan.stateops import describe_record
 
-    typer.echo(describe_record(workflow.state_show(_run(file, state, "state show"),
-                                                   Address.parse(address))))
+    typer.echo(
+        describe_record(
+            workflow.state_show(_run(file, state, "state show"), Address.parse(address))
+        )
+    )
 
 
 @state_app.command()
@@ -60,9 +63,11 @@ def rm(
     if record.kind == "server":
         # FIXME(no tombstone in the state yet): the server keeps its stackplan tag, which
         # the diff follows to adopt a lost create; nothing tells it this one was let go.
-        typer.echo(f"It still carries this stack's stackplan tag: while the spec has "
-                   f"{record.address}, the next plan adopts it again. Remove it from the "
-                   "spec to leave it unmanaged.")
+        typer.echo(
+            f"It still carries this stack's stackplan tag: while the spec has "
+            f"{record.address}, the next plan adopts it again. Remove it from the "
+            "spec to leave it unmanaged."
+        )
 
 
 @state_app.command()
@@ -77,8 +82,9 @@ def mv(
     from stackplan import workflow
     from stackplan.addr import Address
 
-    workflow.state_mv(_run(file, state, "state mv", lock_timeout), Address.parse(src),
-                      Address.parse(dst))
+    workflow.state_mv(
+        _run(file, state, "state mv", lock_timeout), Address.parse(src), Address.parse(dst)
+    )
     typer.echo(f"Moved {src} to {dst}.")
 
 
@@ -111,6 +117,7 @@ def unlock(
     """Remove a lock left behind (by a run on another host, say)."""
     from stackplan import workflow
 
-    workflow.state_unlock(_run(file, state, "state unlock"), lock_id,
-                          lambda message: typer.echo(message, err=True))
+    workflow.state_unlock(
+        _run(file, state, "state unlock"), lock_id, lambda message: typer.echo(message, err=True)
+    )
     typer.echo(f"Lock {lock_id} removed.")

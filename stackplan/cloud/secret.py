@@ -91,5 +91,3 @@ def _mask_value(value: Any, key: str | None = None) -> Any:
     if isinstance(value, list):
         return [_mask_value(v) for v in value]
     return value
-
-

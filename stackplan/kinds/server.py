@@ -63,7 +63,8 @@ class ServerKind:
     def poll(self, cloud: Cloud, ids: Collection[str], since: str) -> dict[str, ObservedResource]:
         wanted = set(ids)
         return {
-            s.id: _observed(s) for s in cloud.compute.list_servers(changes_since=since)
+            s.id: _observed(s)
+            for s in cloud.compute.list_servers(changes_since=since)
             if s.id in wanted
         }
 

@@ -91,8 +91,9 @@ def diff(
 class _Diff:
     """One diff run: the inputs, and the changes made so far (references read them)."""
 
-    def __init__(self, desired: Desired, prior: State | None, observed: Observed,
-                 options: DiffOptions):
+    def __init__(
+        self, desired: Desired, prior: State | None, observed: Observed, options: DiffOptions
+    ):
         self.desired = desired
         self.prior = prior
         self.observed = observed
@@ -106,8 +107,9 @@ class _Diff:
     def record(self, address: Address) -> ResourceRecord | None:
         return self.prior.record(address) if self.prior else None
 
-    def find(self, address: Address, record: ResourceRecord | None
-             ) -> tuple[ObservedResource | None, bool]:
+    def find(
+        self, address: Address, record: ResourceRecord | None
+    ) -> tuple[ObservedResource | None, bool]:
         """The cloud resource behind `address` and whether it was found by its marker."""
         if record is not None and record.id:
             found = self.observed.get(address.kind, record.id)
@@ -115,8 +117,11 @@ class _Diff:
                 return found, record.status == "pending_create"
         if record is not None and record.status != "pending_create":
             return None, False
-        marked = [r for r in self.observed.with_marker(self.lineage, str(address))
-                  if r.kind == address.kind and r.status != "DELETED"]
+        marked = [
+            r
+            for r in self.observed.with_marker(self.lineage, str(address))
+            if r.kind == address.kind and r.status != "DELETED"
+        ]
         if not marked:
             return None, False
         token = record.attributes.get(CREATE_TOKEN) if record else None
@@ -156,35 +161,57 @@ class _Diff:
             else:
                 reason = Reason.GONE_FROM_CLOUD
             if found is None:
-                return Change(address, Action.CREATE, reason, None, None,
-                              _frozen({**after, **apply_only}), depends_on=depends_on)
+                return Change(
+                    address,
+                    Action.CREATE,
+                    reason,
+                    None,
+                    None,
+                    _frozen({**after, **apply_only}),
+                    depends_on=depends_on,
+                )
         before = _before(record, found)
         ignored = set(resource.lifecycle.ignore_changes)
         compared = [k for k in kind.effects if k in after and k not in ignored]
         if adopted and record is None:  # what the cloud does not report, it got from us
             before.update({k: after[k] for k in compared if k not in before})
         unknown_keys = {p.split(".")[0].split("[")[0] for p in unknown}
-        changed = [k for k in compared
-                   if k in unknown_keys or _differs(kind, k, after, before, record, adopted)]
+        changed = [
+            k
+            for k in compared
+            if k in unknown_keys or _differs(kind, k, after, before, record, adopted)
+        ]
         drift = _drift(kind, compared, after, record, found) if not adopted else ()
         forced = self.forced_reason(address, record, found)
         action, replace_paths = _decide(kind, changed, resource, forced is not None)
-        reason = forced or (Reason.ADOPTED if adopted else
-                            Reason.ATTRIBUTES if changed else Reason.NONE)
+        reason = forced or (
+            Reason.ADOPTED if adopted else Reason.ATTRIBUTES if changed else Reason.NONE
+        )
         if adopted and action is Action.NO_OP:
             action = Action.UPDATE  # apply records the adopted resource in the state
         if action in (*_CREATES, Action.REBUILD):
             after.update(apply_only)
         else:
             after.update({k: before[k] for k in ignored if k in before and k in after})
-        return Change(address, action, reason, found.id if found else record.id if record else None,
-                      _frozen(before), _frozen(after), tuple(changed), replace_paths, drift,
-                      depends_on)
+        return Change(
+            address,
+            action,
+            reason,
+            found.id if found else record.id if record else None,
+            _frozen(before),
+            _frozen(after),
+            tuple(changed),
+            replace_paths,
+            drift,
+            depends_on,
+        )
 
-    def forced_reason(self, address: Address, record: ResourceRecord | None,
-                      found: ObservedResource | None) -> Reason | None:
+    def forced_reason(
+        self, address: Address, record: ResourceRecord | None, found: ObservedResource | None
+    ) -> Reason | None:
         if (record is not None and record.status in ("tainted", "pending_delete")) or (
-                found is not None and found.failed):
+            found is not None and found.failed
+        ):
             return Reason.TAINTED
         if address in self.options.replace or address.base in self.options.replace:
             return Reason.REPLACE_REQUESTED
@@ -194,10 +221,15 @@ class _Diff:
         """What `${ref}` is worth now: from this plan's changes, else from the state."""
         address = reference_address(ref)
         if address is None:  # a [*] splat: every instance of the base address, in order
-            bases = {a for a in (*self.done, *(self.prior.resources if self.prior else ()))
-                     if a.base == Address(ref.kind, ref.name)}
-            values = [self.lookup(Reference(ref.kind, ref.name, a.index, ref.attr))
-                      for a in sorted(bases, key=Address.sort_key)]
+            bases = {
+                a
+                for a in (*self.done, *(self.prior.resources if self.prior else ()))
+                if a.base == Address(ref.kind, ref.name)
+            }
+            values = [
+                self.lookup(Reference(ref.kind, ref.name, a.index, ref.attr))
+                for a in sorted(bases, key=Address.sort_key)
+            ]
             return UNKNOWN if any(v is UNKNOWN for v in values) else values
         change = self.done.get(address)
         if change is not None:
@@ -225,8 +257,15 @@ class _Diff:
         else:
             before = _frozen(_before(record, found))
         resource_id = found.id if found else record.id
-        return Change(record.address, Action.DELETE, reason, resource_id, before, None,
-                      depends_on=record.dependencies)
+        return Change(
+            record.address,
+            Action.DELETE,
+            reason,
+            resource_id,
+            before,
+            None,
+            depends_on=record.dependencies,
+        )
 
     def destroy_changes(self) -> list[Change]:
         return [self.delete(r, Reason.DESTROY) for r in (self.prior.records if self.prior else ())]
@@ -249,25 +288,39 @@ def _before(record: ResourceRecord | None, found: ObservedResource | None) -> di
     return merged
 
 
-def _differs(kind: Kind, key: str, after: Mapping[str, Any], before: Mapping[str, Any],
-             record: ResourceRecord | None, adopted: bool) -> bool:
+def _differs(
+    kind: Kind,
+    key: str,
+    after: Mapping[str, Any],
+    before: Mapping[str, Any],
+    record: ResourceRecord | None,
+    adopted: bool,
+) -> bool:
     """Whether the desired value of `key` differs from the one before."""
-    if after.get(key) is None and (key in kind.cloud_chosen or record is None or adopted or
-                                   record.attributes.get(key) is None):
+    if after.get(key) is None and (
+        key in kind.cloud_chosen or record is None or adopted or record.attributes.get(key) is None
+    ):
         return False  # the spec lets the cloud choose
     return _normal(after.get(key)) != _normal(before.get(key))
 
 
-def _drift(kind: Kind, compared: list[str], after: Mapping[str, Any],
-           record: ResourceRecord | None, found: ObservedResource | None) -> tuple[str, ...]:
+def _drift(
+    kind: Kind,
+    compared: list[str],
+    after: Mapping[str, Any],
+    record: ResourceRecord | None,
+    found: ObservedResource | None,
+) -> tuple[str, ...]:
     """Compared attributes the cloud changed since the state was written."""
     if record is None or found is None or record.status != "ok":
         return ()
     return tuple(
-        k for k in compared
+        k
+        for k in compared
         if k in found.attrs
-        and not (after.get(k) is None and (k in kind.cloud_chosen
-                                           or record.attributes.get(k) is None))
+        and not (
+            after.get(k) is None and (k in kind.cloud_chosen or record.attributes.get(k) is None)
+        )
         and _normal(found.attrs[k]) != _normal(record.attributes.get(k))
     )
 
@@ -282,11 +335,15 @@ def _normal(value: Any) -> Any:
     return value
 
 
-def _decide(kind: Kind, changed: list[str], resource: DesiredResource, forced: bool
-            ) -> tuple[Action, tuple[str, ...]]:
+def _decide(
+    kind: Kind, changed: list[str], resource: DesiredResource, forced: bool
+) -> tuple[Action, tuple[str, ...]]:
     """The action the strongest changed effect (or a forced replace) calls for."""
-    replace_action = (Action.CREATE_THEN_DELETE if resource.lifecycle.create_before_destroy
-                      else Action.DELETE_THEN_CREATE)
+    replace_action = (
+        Action.CREATE_THEN_DELETE
+        if resource.lifecycle.create_before_destroy
+        else Action.DELETE_THEN_CREATE
+    )
     if forced:
         return replace_action, ()
     if not changed:
@@ -319,8 +376,10 @@ def _in_dependency_order(resources: Iterable[DesiredResource]) -> list[DesiredRe
         order = list(TopologicalSorter(graph).static_order())
     except CycleError as exc:
         cycle = " -> ".join(str(a) for a in exc.args[1])
-        raise PlanError(f"the resources depend on each other in a cycle: {cycle}",
-                        hint="remove a depends_on or a reference to break the cycle") from exc
+        raise PlanError(
+            f"the resources depend on each other in a cycle: {cycle}",
+            hint="remove a depends_on or a reference to break the cycle",
+        ) from exc
     return [by_address[a] for a in order if a in by_address]
 
 
@@ -333,8 +392,13 @@ def _expand(addresses: Iterable[Address], known: Iterable[Address]) -> set[Addre
 # -- targeting and prevent_destroy -------------------------------------------------------------
 
 
-def _targeted(changes: list[Change], desired: Desired, prior: State | None,
-              options: DiffOptions, warnings: list[str]) -> list[Change]:
+def _targeted(
+    changes: list[Change],
+    desired: Desired,
+    prior: State | None,
+    options: DiffOptions,
+    warnings: list[str],
+) -> list[Change]:
     """Only the targeted changes and what they need (with --destroy: what needs them)."""
     if not options.targets:
         return changes
@@ -363,8 +427,13 @@ def _targeted(changes: list[Change], desired: Desired, prior: State | None,
 def _check_prevent_destroy(changes: list[Change], desired: Desired) -> None:
     """Refuse a plan that deletes, replaces or rebuilds a resource the spec protects."""
     protected = {r.address for r in desired.resources if r.lifecycle.prevent_destroy}
-    blocked = [c for c in changes if c.address in protected and c.action.is_destructive
-               and not (c.action is Action.DELETE and c.before is None)]
+    blocked = [
+        c
+        for c in changes
+        if c.address in protected
+        and c.action.is_destructive
+        and not (c.action is Action.DELETE and c.before is None)
+    ]
     if not blocked:
         return
     lines = [f"  {c.address}: {_why_destroyed(c)}" for c in blocked]
@@ -379,9 +448,13 @@ def _check_prevent_destroy(changes: list[Change], desired: Desired) -> None:
 
 def _why_destroyed(change: Change) -> str:
     verb = {Action.DELETE: "delete", Action.REBUILD: "rebuild (root disk wiped)"}.get(
-        change.action, "replace")
+        change.action, "replace"
+    )
     if change.replace_paths:
         return f"{verb}, because {', '.join(change.replace_paths)} changed"
-    why = {Reason.TAINTED: "it is tainted", Reason.REPLACE_REQUESTED: "--replace asks for it",
-           Reason.DESTROY: "destroy deletes everything"}.get(change.reason, change.reason.value)
+    why = {
+        Reason.TAINTED: "it is tainted",
+        Reason.REPLACE_REQUESTED: "--replace asks for it",
+        Reason.DESTROY: "destroy deletes everything",
+    }.get(change.reason, change.reason.value)
     return f"{verb}, because {why}"

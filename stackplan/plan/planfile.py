@@ -32,8 +32,14 @@ from stackplan.state.model import State
 __all__ = ["check_fresh", "dump_plan", "load_plan", "parse_plan", "save_plan"]
 
 _REPLAN = "make a new plan with `stackplan plan --out PLANFILE`"
-_DELTA_FIELDS = ("vcpus_added", "vcpus_removed", "ram_mb_added", "ram_mb_removed",
-                 "disk_gb_added", "disk_gb_removed")
+_DELTA_FIELDS = (
+    "vcpus_added",
+    "vcpus_removed",
+    "ram_mb_added",
+    "ram_mb_removed",
+    "disk_gb_added",
+    "disk_gb_removed",
+)
 
 
 def save_plan(plan: Plan, path: str | Path) -> None:
@@ -72,17 +78,25 @@ def parse_plan(text: str, source: str = "<plan>") -> Plan:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PlanError(f"not a plan file: not valid JSON ({exc.msg})", where=source,
-                        hint=_REPLAN) from exc
+        raise PlanError(
+            f"not a plan file: not valid JSON ({exc.msg})", where=source, hint=_REPLAN
+        ) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("plan"), dict):
         raise PlanError("not a plan file: no plan in it", where=source, hint=_REPLAN)
     version = doc.get("format_version")
     if version != PLAN_FORMAT_VERSION:
-        raise PlanError(f"plan file format {version!r} is not the {PLAN_FORMAT_VERSION} this "
-                        "stackplan reads", where=source, hint=_REPLAN)
+        raise PlanError(
+            f"plan file format {version!r} is not the {PLAN_FORMAT_VERSION} this stackplan reads",
+            where=source,
+            hint=_REPLAN,
+        )
     if doc.get("checksum") != _checksum(doc["plan"]):
-        raise PlanError("the plan file was changed after it was saved (checksum mismatch); "
-                        "refusing to apply it", where=source, hint=_REPLAN)
+        raise PlanError(
+            "the plan file was changed after it was saved (checksum mismatch); "
+            "refusing to apply it",
+            where=source,
+            hint=_REPLAN,
+        )
     try:
         return _plan(doc["plan"])
     except (KeyError, TypeError, ValueError, StackplanError) as exc:
@@ -96,8 +110,10 @@ def check_fresh(plan: Plan, state: State | None, spec_digest: str) -> None:
         if plan.serial > 0:
             moved.append(f"the state is gone (the plan was made from serial {plan.serial})")
     elif state.lineage != plan.lineage:
-        moved.append(f"the state is another one (lineage {state.lineage}; the plan was made "
-                     f"for lineage {plan.lineage})")
+        moved.append(
+            f"the state is another one (lineage {state.lineage}; the plan was made "
+            f"for lineage {plan.lineage})"
+        )
     elif state.serial != plan.serial:
         moved.append(f"the state has moved on: serial {plan.serial} → {state.serial}")
     if spec_digest != plan.spec_digest:

@@ -59,9 +59,7 @@ def has_references(value: Any) -> bool:
     return False
 
 
-def interpolate(
-    attrs: Mapping[str, Any], lookup: Lookup
-) -> tuple[dict[str, Any], tuple[str, ...]]:
+def interpolate(attrs: Mapping[str, Any], lookup: Lookup) -> tuple[dict[str, Any], tuple[str, ...]]:
     """`attrs` with every reference whose value is known filled in, and the dotted paths
     (`metadata.db_id`) of the strings still holding an unknown one.
 

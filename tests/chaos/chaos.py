@@ -66,8 +66,16 @@ class ChaosReport:
 
     @property
     def ok(self) -> bool:
-        return not (self.orphans or self.duplicates or self.missing or self.unreadable
-                    or self.failed_runs) and self.kills > 0
+        return (
+            not (
+                self.orphans
+                or self.duplicates
+                or self.missing
+                or self.unreadable
+                or self.failed_runs
+            )
+            and self.kills > 0
+        )
 
     def figures(self) -> str:
         return (
@@ -83,12 +91,27 @@ class _Sim:
     """`stackplan sim serve` in a subprocess on a free loopback port."""
 
     def __init__(self, db: Path, options: ChaosOptions):
-        args = [sys.executable, "-m", "stackplan", "sim", "serve", "--host", "127.0.0.1",
-                "--port", "0", "--no-quota", "--db", str(db),
-                "--build-seconds", str(options.build_seconds),
-                "--latency-ms", str(options.latency_ms)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+        args = [
+            sys.executable,
+            "-m",
+            "stackplan",
+            "sim",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-quota",
+            "--db",
+            str(db),
+            "--build-seconds",
+            str(options.build_seconds),
+            "--latency-ms",
+            str(options.latency_ms),
+        ]
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if "listening on" not in line:
@@ -130,13 +153,29 @@ class _Run:
         self.log = work / "runs.log"
 
     def command(self, verb: str) -> list[str]:
-        return [sys.executable, "-m", "stackplan", verb, "--auto-approve", "-f", str(self.spec),
-                "--state", str(self.state), "--parallelism", str(self.options.parallelism)]
+        return [
+            sys.executable,
+            "-m",
+            "stackplan",
+            verb,
+            "--auto-approve",
+            "-f",
+            str(self.spec),
+            "--state",
+            str(self.state),
+            "--parallelism",
+            str(self.options.parallelism),
+        ]
 
     def start(self, verb: str) -> tuple[subprocess.Popen[str], threading.Event]:
         """Start `verb`; the event is set once it prints its first "Creating..." line."""
-        proc = subprocess.Popen(self.command(verb), env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            self.command(verb),
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         creating = threading.Event()
 
         def copy() -> None:
@@ -152,11 +191,13 @@ class _Run:
         return proc, creating
 
     def finish(self, verb: str, timeout: float = 180.0) -> tuple[int, str]:
-        proc = subprocess.run(self.command(verb), env=self.env, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            self.command(verb), env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         with self.log.open("a", encoding="utf-8") as out:
-            out.write(f"\n===== {verb} (to the end) rc={proc.returncode}\n{proc.stdout}"
-                      f"{proc.stderr}")
+            out.write(
+                f"\n===== {verb} (to the end) rc={proc.returncode}\n{proc.stdout}{proc.stderr}"
+            )
         return proc.returncode, proc.stdout + proc.stderr
 
     def kill_at(self, verb: str, moment: float, after_creating: bool) -> bool:
@@ -229,8 +270,9 @@ def calibrate(run: _Run) -> float:
     return took
 
 
-def run_chaos(options: ChaosOptions, work: Path | None = None,
-              say=lambda text: None) -> ChaosReport:
+def run_chaos(
+    options: ChaosOptions, work: Path | None = None, say=lambda text: None
+) -> ChaosReport:
     """The chaos run; `work` keeps the sim db, state and logs (a temp dir if None)."""
     report = ChaosReport()
     rng = random.Random(options.seed)
@@ -256,8 +298,9 @@ def run_chaos(options: ChaosOptions, work: Path | None = None,
     return report
 
 
-def _round(run: _Run, rng: random.Random, duration: float, options: ChaosOptions,
-           report: ChaosReport) -> None:
+def _round(
+    run: _Run, rng: random.Random, duration: float, options: ChaosOptions, report: ChaosReport
+) -> None:
     report.rounds += 1
     tag = f"round {report.rounds}"
     # The first kill lands anywhere in a full apply; a re-run has less to do.
@@ -301,14 +344,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallelism", type=int, default=defaults.parallelism)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--max-seconds", type=float, default=defaults.max_seconds)
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="keep the sim db, state and run logs in this directory")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep the sim db, state and run logs in this directory",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
-    options = ChaosOptions(kills=args.kills, servers=args.servers,
-                           build_seconds=args.build_seconds, latency_ms=args.latency_ms,
-                           parallelism=args.parallelism, seed=seed, max_seconds=args.max_seconds)
+    options = ChaosOptions(
+        kills=args.kills,
+        servers=args.servers,
+        build_seconds=args.build_seconds,
+        latency_ms=args.latency_ms,
+        parallelism=args.parallelism,
+        seed=seed,
+        max_seconds=args.max_seconds,
+    )
     print(f"chaos: {options}", flush=True)
     report = run_chaos(options, args.keep, say=lambda text: print(text, flush=True))
     for problem in report.problems:

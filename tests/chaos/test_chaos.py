@@ -16,7 +16,8 @@ def test_five_kills_leave_no_orphan_no_duplicate_and_a_readable_state(tmp_path):
     report = run_chaos(options, tmp_path)
     log = (tmp_path / "runs.log").read_text(encoding="utf-8")
     assert report.kills == 5, report.problems
-    assert (report.orphans, report.duplicates, report.missing, report.unreadable) == (
-        0, 0, 0, 0), "\n".join(report.problems)
+    assert (report.orphans, report.duplicates, report.missing, report.unreadable) == (0, 0, 0, 0), (
+        "\n".join(report.problems)
+    )
     assert report.failed_runs == 0, "\n".join(report.problems)
     assert "Traceback" not in log

@@ -19,12 +19,20 @@ __all__ = ["render_json", "render_markdown", "render_text"]
 
 # An ID shown with the name it resolved from: `flavor: m1.tiny (1)`.
 _NAMED_IDS = {"image_id": ("image", "image_name"), "flavor_id": ("flavor", "flavor_name")}
-_FOLDED = frozenset({"image_name", "flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk",
-                     "image_update"})
+_FOLDED = frozenset(
+    {"image_name", "flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk", "image_update"}
+)
 
-_ORDER = {Action.DELETE: 0, Action.DELETE_THEN_CREATE: 1, Action.CREATE_THEN_DELETE: 1,
-          Action.REBUILD: 2, Action.RESIZE: 3, Action.UPDATE: 4, Action.CREATE: 5,
-          Action.NO_OP: 6}
+_ORDER = {
+    Action.DELETE: 0,
+    Action.DELETE_THEN_CREATE: 1,
+    Action.CREATE_THEN_DELETE: 1,
+    Action.REBUILD: 2,
+    Action.RESIZE: 3,
+    Action.UPDATE: 4,
+    Action.CREATE: 5,
+    Action.NO_OP: 6,
+}
 
 
 def shown(attrs: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -54,11 +62,21 @@ def attribute_lines(change: Change) -> list[AttrLine]:
     if change.action is Action.DELETE:
         keys = [k for k in sorted(before or {}) if k not in _FOLDED and before[k] is not None]
         return [AttrLine(_label(k), value_text(k, before), None) for k in keys]
-    forcing = ("replacement" if change.action.is_replace else
-               "rebuild" if change.action is Action.REBUILD else "")
+    forcing = (
+        "replacement"
+        if change.action.is_replace
+        else "rebuild"
+        if change.action is Action.REBUILD
+        else ""
+    )
     return [
-        AttrLine(_label(k), value_text(k, before), value_text(k, after),
-                 forces=forcing if k in change.replace_paths else "", drift=k in change.drift)
+        AttrLine(
+            _label(k),
+            value_text(k, before),
+            value_text(k, after),
+            forces=forcing if k in change.replace_paths else "",
+            drift=k in change.drift,
+        )
         for k in sorted(change.changed_paths)
     ]
 
@@ -83,11 +101,14 @@ def headline(change: Change) -> str:
     """Why and how, in a few words: `resize: reboots, keeps its ID`; "" for a plain create."""
     action, reason = change.action, change.reason
     if action is Action.CREATE:
-        return {Reason.GONE_FROM_CLOUD: "deleted outside stackplan: will be created again",
-                Reason.TAINTED: "tainted: created again"}.get(reason, "")
+        return {
+            Reason.GONE_FROM_CLOUD: "deleted outside stackplan: will be created again",
+            Reason.TAINTED: "tainted: created again",
+        }.get(reason, "")
     if action is Action.DELETE:
         why = {Reason.NOT_IN_SPEC: "not in the spec", Reason.DESTROY: "destroy"}.get(
-            reason, reason.value)
+            reason, reason.value
+        )
         if change.before is None:
             why += "; already gone from the cloud, apply only forgets it"
         return why
@@ -101,22 +122,34 @@ def headline(change: Change) -> str:
             paths = ", ".join(change.replace_paths)
             why = f"{paths} force{'s' if len(change.replace_paths) == 1 else ''} replacement"
         else:
-            why = {Reason.TAINTED: "tainted", Reason.REPLACE_REQUESTED: "requested with --replace"
-                   }.get(reason, reason.value)
+            why = {
+                Reason.TAINTED: "tainted",
+                Reason.REPLACE_REQUESTED: "requested with --replace",
+            }.get(reason, reason.value)
         text = f"{verb}: {why}"
     else:
-        text = {Action.UPDATE: "update in place", Action.RESIZE: "resize: reboots, keeps its ID",
-                Action.REBUILD: "rebuild: root disk wiped", Action.NO_OP: "no change"}[action]
+        text = {
+            Action.UPDATE: "update in place",
+            Action.RESIZE: "resize: reboots, keeps its ID",
+            Action.REBUILD: "rebuild: root disk wiped",
+            Action.NO_OP: "no change",
+        }[action]
         if reason is Reason.ADOPTED and action is Action.UPDATE and not change.changed_paths:
             return adopt + "; apply records it"
     return f"{adopt}; {text}" if adopt else text
 
 
 def action_word(action: Action) -> str:
-    return {Action.CREATE: "create", Action.UPDATE: "update", Action.RESIZE: "resize",
-            Action.REBUILD: "rebuild", Action.DELETE: "delete",
-            Action.DELETE_THEN_CREATE: "replace", Action.CREATE_THEN_DELETE: "replace",
-            Action.NO_OP: "no-op"}[action]
+    return {
+        Action.CREATE: "create",
+        Action.UPDATE: "update",
+        Action.RESIZE: "resize",
+        Action.REBUILD: "rebuild",
+        Action.DELETE: "delete",
+        Action.DELETE_THEN_CREATE: "replace",
+        Action.CREATE_THEN_DELETE: "replace",
+        Action.NO_OP: "no-op",
+    }[action]
 
 
 def review_order(changes: tuple[Change, ...]) -> list[Change]:
@@ -128,8 +161,10 @@ def summary_line(plan: Plan) -> str:
     if not plan.has_changes:
         return "No changes. The cloud matches the spec."
     n = plan.counts()
-    return (f"Plan: {n['add']} to add, {n['change']} to change, {n['replace']} to replace, "
-            f"{n['destroy']} to destroy.")
+    return (
+        f"Plan: {n['add']} to add, {n['change']} to change, {n['replace']} to replace, "
+        f"{n['destroy']} to destroy."
+    )
 
 
 def delta_line(delta: ResourceDelta) -> str:

@@ -48,11 +48,16 @@ def render_markdown(plan: Plan, limit: int = LIMIT) -> str:
             size += len(block) + 1
             details += 1
     if rows < len(changes):
-        out += ["", f"… {len(changes) - rows} more resources not shown; "
-                    "run `stackplan plan` for the full plan."]
+        out += [
+            "",
+            f"… {len(changes) - rows} more resources not shown; "
+            "run `stackplan plan` for the full plan.",
+        ]
     elif details < len(changes):
-        out.append(f"… details of {len(changes) - details} more resources not shown; "
-                   "run `stackplan plan` for the full plan.")
+        out.append(
+            f"… details of {len(changes) - details} more resources not shown; "
+            "run `stackplan plan` for the full plan."
+        )
     return "\n".join(out) + "\n"
 
 
@@ -61,14 +66,20 @@ def _head(plan: Plan) -> str:
     if plan.destroy:
         title = "destroy, " + title
     digest = plan.spec_digest.removeprefix("sha256:")[:12]
-    lines = [f"### stackplan: {title}", "",
-             f"Stack `{plan.stack}` · state serial {plan.serial} · spec `{digest}`", ""]
+    lines = [
+        f"### stackplan: {title}",
+        "",
+        f"Stack `{plan.stack}` · state serial {plan.serial} · spec `{digest}`",
+        "",
+    ]
     notes = [f"> **Quota:** {p}" for p in plan.quota.problems]
     notes += [f"> **Warning:** {w}" for w in plan.warnings]
     drifted = drift_only(plan)
     if drifted:
-        notes.append("> Changed outside stackplan, back in line with the spec: "
-                     + ", ".join(f"`{c.address}` ({', '.join(c.drift)})" for c in drifted))
+        notes.append(
+            "> Changed outside stackplan, back in line with the spec: "
+            + ", ".join(f"`{c.address}` ({', '.join(c.drift)})" for c in drifted)
+        )
     delta = delta_line(plan.delta)
     if delta:
         notes.append(f"> {delta}")
@@ -102,8 +113,10 @@ def _details(change: Change) -> str:
         if attr.after is not None:
             lines.append(f"+ {attr.label}: {attr.after}{forces}")
     lines += ["```", "", "</details>", ""]
-    return "\n".join(line.replace("```", "'''") if i > 2 and line != "```" else line
-                     for i, line in enumerate(lines))
+    return "\n".join(
+        line.replace("```", "'''") if i > 2 and line != "```" else line
+        for i, line in enumerate(lines)
+    )
 
 
 def _cell(text: str) -> str:

@@ -32,13 +32,19 @@ FOREIGN_LINEAGE = "00000000-0000-4000-8000-000000000bad"
 
 
 def _stackplan(args: list[str], cwd: Path, env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "-m", "stackplan", *args], cwd=cwd, check=True,
-                   env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "stackplan", *args],
+        cwd=cwd,
+        check=True,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def make_common() -> None:
-    sim = start(SimOptions(port=0, build_seconds=0, quota_instances=-1, quota_cores=-1,
-                           quota_ram=-1))
+    sim = start(
+        SimOptions(port=0, build_seconds=0, quota_instances=-1, quota_cores=-1, quota_ram=-1)
+    )
     try:
         env = env_for(sim.url)
         with tempfile.TemporaryDirectory() as tmp:
@@ -89,8 +95,9 @@ def derived_cases() -> None:
 
     foreign = dump_state(replace(state, lineage=FOREIGN_LINEAGE))
     write_case("state_push_foreign_lineage", {"other.json": foreign})
-    write_case("state_push_older_serial",
-               {"old.json": dump_state(replace(state, serial=state.serial - 1))})
+    write_case(
+        "state_push_older_serial", {"old.json": dump_state(replace(state, serial=state.serial - 1))}
+    )
     write_case("plan_foreign_lineage_state", {"state.json": foreign})
     write_case("plan_stale_serial", {"state.json": dump_state(state.next_serial())})
 

@@ -54,8 +54,10 @@ class Result:
         return self.stdout + self.stderr
 
     def __str__(self) -> str:
-        return (f"$ stackplan {' '.join(self.args)}  -> exit {self.returncode}\n"
-                f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}")
+        return (
+            f"$ stackplan {' '.join(self.args)}  -> exit {self.returncode}\n"
+            f"--- stdout\n{self.stdout}--- stderr\n{self.stderr}"
+        )
 
 
 @dataclass
@@ -66,12 +68,17 @@ class Cli:
     env: dict[str, str]
     state: Path
 
-    def __call__(self, *args: str, rc: int | None = 0, stdin: str | None = "",
-                 timeout: float = 120) -> Result:
+    def __call__(
+        self, *args: str, rc: int | None = 0, stdin: str | None = "", timeout: float = 120
+    ) -> Result:
         """Run and assert the exit code (`rc=None`: any); stdin is not a terminal."""
         done = subprocess.run(
             [sys.executable, "-m", "stackplan", *self._with_state(args)],
-            cwd=self.cwd, env=self.env, input=stdin, capture_output=True, text=True,
+            cwd=self.cwd,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
             timeout=timeout,
         )
         result = Result(tuple(args), done.returncode, done.stdout, done.stderr)
@@ -82,8 +89,12 @@ class Cli:
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, "-m", "stackplan", *self._with_state(args)],
-            cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
 
     def _with_state(self, args: tuple[str, ...]) -> list[str]:
@@ -99,11 +110,21 @@ class CloudView:
     def __init__(self, url: str):
         self.url = url
         self.http = requests.Session()
-        body = {"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": "demo", "domain": {"name": "Default"}, "password": "secret"}}},
-            "scope": {"project": {"name": "demo", "domain": {"id": "default"}}},
-        }}
+        body = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": "demo",
+                            "domain": {"name": "Default"},
+                            "password": "secret",
+                        }
+                    },
+                },
+                "scope": {"project": {"name": "demo", "domain": {"id": "default"}}},
+            }
+        }
         resp = self.http.post(f"{url}/identity/v3/auth/tokens", json=body, timeout=10)
         resp.raise_for_status()
         self.http.headers["X-Auth-Token"] = resp.headers["X-Subject-Token"]
@@ -159,8 +180,9 @@ class Stack:
 
     def openstack(self, *args: str) -> str:
         """The official client, unchanged, with the environment `stackplan sim env` prints."""
-        done = subprocess.run([OPENSTACK, *args], env=self.os_env, capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            [OPENSTACK, *args], env=self.os_env, capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, f"openstack {' '.join(args)}: {done.stderr}"
         return done.stdout
 

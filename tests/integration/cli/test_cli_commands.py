@@ -80,8 +80,11 @@ def test_outputs_show_graph_refresh_and_no_approval(stack: Stack) -> None:
 
     # refresh: a rename made outside is taken into the state, the cloud left alone
     db_id = servers["db"]["id"]
-    resp = cloud.http.put(f"{cloud.url}/compute/v2.1/servers/{db_id}",
-                          json={"server": {"name": "db-outside"}}, timeout=10)
+    resp = cloud.http.put(
+        f"{cloud.url}/compute/v2.1/servers/{db_id}",
+        json={"server": {"name": "db-outside"}},
+        timeout=10,
+    )
     assert resp.status_code == 200, resp.text
     result = cli("refresh")
     assert "server.db: attributes updated from the cloud" in result.stdout
@@ -101,8 +104,12 @@ def test_state_commands_import_target_and_replace(stack: Stack) -> None:
     ids = {n: s["id"] for n, s in cloud.by_name().items()}
 
     listed = cli("state", "list").stdout.splitlines()
-    assert listed == ["keypair.deploy  deploy", f"server.db  {ids['db']}",
-                      f"server.web[0]  {ids['web-0']}", f"server.web[1]  {ids['web-1']}"]
+    assert listed == [
+        "keypair.deploy  deploy",
+        f"server.db  {ids['db']}",
+        f"server.web[0]  {ids['web-0']}",
+        f"server.web[1]  {ids['web-1']}",
+    ]
     record = json.loads(cli("state", "show", "server.web[1]").stdout)
     assert (record["id"], record["attributes"]["name"]) == (ids["web-1"], "web-1")
     assert record["dependencies"] == ["keypair.deploy"]
@@ -134,17 +141,32 @@ def test_state_commands_import_target_and_replace(stack: Stack) -> None:
     cli("plan", "--detailed-exitcode")
 
     # import a server made with the openstack client: no replacement planned
-    more = textwrap.indent(textwrap.dedent("""\
+    more = textwrap.indent(
+        textwrap.dedent("""\
         extra:
           image: cirros-0.6.2-x86_64-disk
           flavor: m1.tiny
           key_pair: deploy
-        """), "  ")
+        """),
+        "  ",
+    )
     stack.write_spec(_spec(db="database", more=more))
     # (no --wait: the client polls every 5 s; the sim builds in 0.3 s)
-    made = stack.openstack("server", "create", "--image", "cirros-0.6.2-x86_64-disk",
-                           "--flavor", "m1.tiny", "--key-name", "deploy",
-                           "-f", "value", "-c", "id", "extra").strip()
+    made = stack.openstack(
+        "server",
+        "create",
+        "--image",
+        "cirros-0.6.2-x86_64-disk",
+        "--flavor",
+        "m1.tiny",
+        "--key-name",
+        "deploy",
+        "-f",
+        "value",
+        "-c",
+        "id",
+        "extra",
+    ).strip()
     stack.wait_for(made, "ACTIVE")
     result = cli("import", "server.extra", made)
     assert f"server.extra: imported [id={made}]" in result.stdout
@@ -181,8 +203,9 @@ time.sleep(60)
 
 def test_state_unlock_removes_a_lock_left_behind(stack: Stack) -> None:
     stack.write_spec(_spec(count=1))
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(stack.state)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(stack.state)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None
         lock_id = holder.stdout.readline().strip()

@@ -47,7 +47,10 @@ def test_drift_from_the_openstack_client_is_shown_and_put_back(stack: Stack) -> 
 def _section(text: str, address: str) -> str:
     """The lines of the text plan about one resource, from its header to the blank line."""
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines)
-                 if line.lstrip()[:1] in "+~-" and line.split()[1:2] == [address])
+    start = next(
+        i
+        for i, line in enumerate(lines)
+        if line.lstrip()[:1] in "+~-" and line.split()[1:2] == [address]
+    )
     end = next((i for i in range(start + 1, len(lines)) if not lines[i].strip()), len(lines))
     return "\n".join(lines[start:end])

@@ -89,24 +89,27 @@ def test_stack_lifecycle_through_the_cli(stack: Stack) -> None:
     assert result.stdout.count("(update in place)") == 3
     assert "0 to add, 3 to change, 0 to replace, 0 to destroy" in result.stdout
     renamed = _ids(stack)
-    assert renamed == {"db": replaced["db"], "front-0": replaced["web-0"],
-                       "front-1": replaced["web-1"], "front-2": replaced["web-2"]}
+    assert renamed == {
+        "db": replaced["db"],
+        "front-0": replaced["web-0"],
+        "front-1": replaced["web-1"],
+        "front-2": replaced["web-2"],
+    }
 
     # scale 3 → 5: two new servers, the three others untouched
-    stack.write_spec(server_spec(count=5, flavor="m1.small", image=FEDORA, name="front",
-                                 extra=DB))
+    stack.write_spec(server_spec(count=5, flavor="m1.small", image=FEDORA, name="front", extra=DB))
     result = cli("apply", "--auto-approve")
     assert "Plan: 2 to add, 0 to change, 0 to replace, 0 to destroy." in result.stdout
     scaled = _ids(stack)
     assert sorted(scaled) == ["db", *(f"front-{i}" for i in range(5))]
     assert {k: v for k, v in scaled.items() if k in renamed} == renamed
     assert {cloud.server(i)["status"] for i in scaled.values()} == {"ACTIVE"}
-    assert {cloud.server(scaled[f"front-{i}"])["flavor"]["id"]
-            for i in range(5)} == {FLAVOR_IDS["m1.small"]}
+    assert {cloud.server(scaled[f"front-{i}"])["flavor"]["id"] for i in range(5)} == {
+        FLAVOR_IDS["m1.small"]
+    }
 
     # scale 5 → 2: the three highest indexes deleted
-    stack.write_spec(server_spec(count=2, flavor="m1.small", image=FEDORA, name="front",
-                                 extra=DB))
+    stack.write_spec(server_spec(count=2, flavor="m1.small", image=FEDORA, name="front", extra=DB))
     result = cli("apply", "--auto-approve")
     assert "Plan: 0 to add, 0 to change, 0 to replace, 3 to destroy." in result.stdout
     assert _ids(stack) == {k: scaled[k] for k in ("db", "front-0", "front-1")}

@@ -43,8 +43,10 @@ def test_plan_formats_json_markdown_text_and_saved(stack: Stack) -> None:
     result = cli("plan", "--format", "json", "--detailed-exitcode", "--out", "mixed.plan", rc=2)
     doc = json.loads(result.stdout)  # stdout is the JSON alone; notices go to stderr
     schema = json.loads((ROOT / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))
-    errors = [f"{list(e.absolute_path)}: {e.message}"
-              for e in Draft202012Validator(schema).iter_errors(doc)]
+    errors = [
+        f"{list(e.absolute_path)}: {e.message}"
+        for e in Draft202012Validator(schema).iter_errors(doc)
+    ]
     assert errors == []
     actions = {c["address"]: c["action"] for c in doc["resource_changes"]}
     assert actions == {
@@ -65,8 +67,12 @@ def test_plan_formats_json_markdown_text_and_saved(stack: Stack) -> None:
     markdown = cli("plan", "--format", "markdown").stdout
     assert "| Action | Resource | Why |" in markdown
     rows = [line for line in markdown.splitlines() if line.startswith("| ") and "`" in line]
-    order = [next(a for a in ("old", "db", "web[0]", "web[1]", "web[2]", "cache")
-                  if f"server.{a}`" in row) for row in rows]
+    order = [
+        next(
+            a for a in ("old", "db", "web[0]", "web[1]", "web[2]", "cache") if f"server.{a}`" in row
+        )
+        for row in rows
+    ]
     # destructive actions first: the delete and the replace before the others
     assert set(order[:2]) == {"old", "db"} and len(order) == 6, markdown
     assert "<details>" in markdown

@@ -37,15 +37,33 @@ def command(args: list[str], debug: bool = False) -> list[str]:
     return [sys.executable, "-m", "stackplan", *(["--debug"] if debug else []), *args]
 
 
-def stackplan(args: list[str], env: dict[str, str], *, debug: bool = False, cwd: Path | None = None,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command(args, debug), env={**os.environ, **env}, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+def stackplan(
+    args: list[str],
+    env: dict[str, str],
+    *,
+    debug: bool = False,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command(args, debug),
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def start_stackplan(args: list[str], env: dict[str, str], **popen: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen(command(args), env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-                            stdin=subprocess.DEVNULL, text=True, **popen)
+    return subprocess.Popen(
+        command(args),
+        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        stdin=subprocess.DEVNULL,
+        text=True,
+        **popen,
+    )
 
 
 def cloud_servers(env: dict[str, str]) -> list[ServerInfo]:

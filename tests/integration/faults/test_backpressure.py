@@ -40,8 +40,9 @@ def _executor(monkeypatch, pushes: list[int], parallelism: int = 8):
     def pressure() -> int:
         return pushes.pop(0) if pushes else 0
 
-    run = Executor(None, None, {}, None, emit, ApplyOptions(parallelism=parallelism),
-                   pressure=pressure)
+    run = Executor(
+        None, None, {}, None, emit, ApplyOptions(parallelism=parallelism), pressure=pressure
+    )
     return run, clock, notices
 
 
@@ -101,11 +102,16 @@ def test_a_rate_limited_cloud_narrows_the_apply_and_it_still_completes(make_sim,
     spec = servers_spec(tmp_path, 12)
     state = tmp_path / "faults.json"
     events = []
-    run = workflow.RunOptions(SpecInput(spec, env=env), workflow.CloudInput(env=env),
-                              state_path=state, command="apply")
-    outcome = workflow.apply(run, workflow.PlanOptions(),
-                             workflow.ApplyOptions(parallelism=8, poll_interval=0.5),
-                             events.append, lambda plan: True)
+    run = workflow.RunOptions(
+        SpecInput(spec, env=env), workflow.CloudInput(env=env), state_path=state, command="apply"
+    )
+    outcome = workflow.apply(
+        run,
+        workflow.PlanOptions(),
+        workflow.ApplyOptions(parallelism=8, poll_interval=0.5),
+        events.append,
+        lambda plan: True,
+    )
     assert outcome.result is not None and outcome.result.ok, outcome.result
     narrowed = [e.message for e in events if isinstance(e, Notice) and "pushing back" in e.message]
     assert narrowed, [e for e in events if isinstance(e, Notice)]

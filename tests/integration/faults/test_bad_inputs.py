@@ -52,13 +52,17 @@ class Case:
 
 
 def all_cases() -> list[Case]:
-    return [Case(p.name, p) for p in sorted(CASES.iterdir())
-            if p.is_dir() and not p.name.startswith("_")]
+    return [
+        Case(p.name, p)
+        for p in sorted(CASES.iterdir())
+        if p.is_dir() and not p.name.startswith("_")
+    ]
 
 
 def _environment(case: Case, url: str, home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("OS_") and k != "XDG_CONFIG_HOME"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("OS_") and k != "XDG_CONFIG_HOME"
+    }
     env.update(env_for(url), HOME=str(home))
     env_file = case.path / "env"
     for line in env_file.read_text(encoding="utf-8").splitlines() if env_file.exists() else ():
@@ -81,13 +85,17 @@ def _prepare(case: Case, work: Path, url: str) -> None:
         target = work / source.name
         shutil.copy(source, target)
         if source.name == "clouds.yaml":
-            target.write_text(target.read_text(encoding="utf-8").replace("{url}", url),
-                              encoding="utf-8")
+            target.write_text(
+                target.read_text(encoding="utf-8").replace("{url}", url), encoding="utf-8"
+            )
 
 
 def _fingerprint(work: Path) -> dict[str, str]:
-    return {str(p.relative_to(work)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(work.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(work)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(work.rglob("*"))
+        if p.is_file()
+    }
 
 
 def run_case(case: Case, tmp: Path, url: str) -> list[str]:
@@ -96,9 +104,15 @@ def run_case(case: Case, tmp: Path, url: str) -> list[str]:
     home.mkdir(parents=True)
     _prepare(case, work, url)
     before = _fingerprint(work)
-    done = subprocess.run([sys.executable, "-m", "stackplan", *case.args], cwd=work,
-                          env=_environment(case, url, home), capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=90)
+    done = subprocess.run(
+        [sys.executable, "-m", "stackplan", *case.args],
+        cwd=work,
+        env=_environment(case, url, home),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=90,
+    )
     problems = []
     if done.returncode != 1:
         problems.append(f"exit {done.returncode}, not 1")
@@ -108,15 +122,18 @@ def run_case(case: Case, tmp: Path, url: str) -> list[str]:
         problems.append("reported as an internal error")
     if done.stderr.count("Error:") != 1:
         problems.append(f"{done.stderr.count('Error:')} 'Error:' lines, not one message")
-    problems += [f"missing from stderr: {text!r}" for text in case.expected
-                 if text not in done.stderr]
+    problems += [
+        f"missing from stderr: {text!r}" for text in case.expected if text not in done.stderr
+    ]
     after = _fingerprint(work)
     if after != before:
         changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
         problems.append(f"files changed or created: {changed}")
     if problems:
-        problems.append(f"$ stackplan {shlex.join(case.args)}\n--- stdout\n{done.stdout[-1500:]}"
-                        f"--- stderr\n{done.stderr[-1500:]}")
+        problems.append(
+            f"$ stackplan {shlex.join(case.args)}\n--- stdout\n{done.stdout[-1500:]}"
+            f"--- stderr\n{done.stderr[-1500:]}"
+        )
     return problems
 
 
@@ -128,12 +145,11 @@ def test_the_corpus_has_at_least_40_cases_each_complete():
 
 
 @pytest.mark.timeout(300)
-def test_every_bad_input_fails_with_one_clear_message_and_leaves_the_state_untouched(
-        sim, tmp_path):
+def test_every_bad_input_fails_with_one_clear_message_and_leaves_the_state_untouched(sim, tmp_path):
     cases = all_cases()
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda case: (case, run_case(case, tmp_path, sim.url)), cases))
-    failures = [f"== {case.name}\n" + "\n".join(problems)
-                for case, problems in results if problems]
+    failures = [f"== {case.name}\n" + "\n".join(problems) for case, problems in results if problems]
     assert not failures, f"{len(failures)} of {len(cases)} cases misbehave:\n\n" + "\n\n".join(
-        failures)
+        failures
+    )

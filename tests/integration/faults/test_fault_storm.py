@@ -30,8 +30,9 @@ def test_apply_of_30_servers_survives_faults_rate_limit_and_token_expiry(make_si
     spec = servers_spec(tmp_path, 30)
     state = tmp_path / "faults.json"
 
-    done = stackplan(["apply", "--auto-approve", "-f", str(spec), "--state", str(state)],
-                     env, debug=True)
+    done = stackplan(
+        ["apply", "--auto-approve", "-f", str(spec), "--state", str(state)], env, debug=True
+    )
     stats = sim_stats(sim.url)
 
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -53,6 +54,8 @@ def test_apply_of_30_servers_survives_faults_rate_limit_and_token_expiry(make_si
     retries = len(re.findall(r"^DEBUG stackplan\.http: RETRY ", done.stderr, re.M))
     create_retries = (done.stdout + done.stderr).count("retrying (attempt")
     assert retries + create_retries > 0
-    print(f"\nfault storm: {stats['total']} requests, statuses {statuses}, "
-          f"{retries} HTTP retries, {create_retries} create retries after a tag check, "
-          f"{stats['routes']['POST /identity/v3/auth/tokens']} tokens issued")
+    print(
+        f"\nfault storm: {stats['total']} requests, statuses {statuses}, "
+        f"{retries} HTTP retries, {create_retries} create retries after a tag check, "
+        f"{stats['routes']['POST /identity/v3/auth/tokens']} tokens issued"
+    )

@@ -50,10 +50,12 @@ class LossyProxy:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
             drop_next = threading.Event()
-            threading.Thread(target=self._requests, args=(client, upstream, drop_next),
-                             daemon=True).start()
-            threading.Thread(target=self._answers, args=(upstream, client, drop_next),
-                             daemon=True).start()
+            threading.Thread(
+                target=self._requests, args=(client, upstream, drop_next), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._answers, args=(upstream, client, drop_next), daemon=True
+            ).start()
 
     def _take(self) -> bool:
         with self._lock:
@@ -62,8 +64,9 @@ class LossyProxy:
                 return True
             return False
 
-    def _requests(self, client: socket.socket, upstream: socket.socket,
-                  drop_next: threading.Event) -> None:
+    def _requests(
+        self, client: socket.socket, upstream: socket.socket, drop_next: threading.Event
+    ) -> None:
         try:
             while data := client.recv(65536):
                 if data.startswith(CREATE) and self._take():
@@ -74,15 +77,15 @@ class LossyProxy:
         finally:
             _close(upstream)
 
-    def _answers(self, upstream: socket.socket, client: socket.socket,
-                 drop_next: threading.Event) -> None:
+    def _answers(
+        self, upstream: socket.socket, client: socket.socket, drop_next: threading.Event
+    ) -> None:
         try:
             while data := upstream.recv(65536):
                 if drop_next.is_set():
                     # The cloud has answered, so it acted: cut the client's connection.
                     # (shutdown, not just close: the other thread is blocked reading it.)
-                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                      struct.pack("ii", 1, 0))
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     client.shutdown(socket.SHUT_RDWR)
                     break
                 client.sendall(data)
@@ -99,15 +102,25 @@ def _close(sock: socket.socket) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_a_create_whose_answer_was_lost_is_found_by_its_tag_and_not_sent_again(
-        make_sim, tmp_path):
+def test_a_create_whose_answer_was_lost_is_found_by_its_tag_and_not_sent_again(make_sim, tmp_path):
     sim = make_sim(build_seconds=0.3)
     proxy = LossyProxy(int(sim.url.rsplit(":", 1)[1]), drops=3)
     try:
         env = env_for(f"http://127.0.0.1:{proxy.port}")
         spec, state = servers_spec(tmp_path, 5), tmp_path / "faults.json"
-        done = stackplan(["apply", "--auto-approve", "-f", str(spec), "--state", str(state),
-                          "--parallelism", "2"], env)
+        done = stackplan(
+            [
+                "apply",
+                "--auto-approve",
+                "-f",
+                str(spec),
+                "--state",
+                str(state),
+                "--parallelism",
+                "2",
+            ],
+            env,
+        )
     finally:
         proxy.close()
     output = done.stdout + done.stderr
@@ -120,4 +133,5 @@ def test_a_create_whose_answer_was_lost_is_found_by_its_tag_and_not_sent_again(
     assert len(servers) == 5
     assert sorted(s.id for s in servers) == sorted(recorded_ids(state).values())
     assert Counter(s.metadata["stackplan:address"] for s in servers) == Counter(
-        {f"server.node[{i}]": 1 for i in range(5)})
+        {f"server.node[{i}]": 1 for i in range(5)}
+    )

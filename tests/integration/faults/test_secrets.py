@@ -54,7 +54,8 @@ def _leaks(text: str, secrets: dict[str, list[str]]) -> list[str]:
 
 @pytest.mark.timeout(120)
 def test_plan_apply_destroy_with_debug_leak_no_password_token_or_admin_pass(
-        make_sim, tmp_path, admin_passes):
+    make_sim, tmp_path, admin_passes
+):
     db = tmp_path / "cloud" / "sim.sqlite"
     db.parent.mkdir()
     sim = make_sim(db=str(db), build_seconds=0.3)
@@ -94,12 +95,19 @@ def test_plan_apply_destroy_with_debug_leak_no_password_token_or_admin_pass(
     secrets = {"password": [PASSWORD], "token": tokens, "adminPass": admin_passes}
     written = sorted(p for p in work.rglob("*") if p.is_file())
     names = {p.name for p in written}
-    assert {"plan.bin", "plan.json", "plan.markdown", "secrets.json",
-            "secrets.json.backup"} <= names, names
+    assert {
+        "plan.bin",
+        "plan.json",
+        "plan.markdown",
+        "secrets.json",
+        "secrets.json.backup",
+    } <= names, names
     problems = _leaks(debug, secrets)
     for path in written:
-        problems += [f"{path.name}: {leak}"
-                     for leak in _leaks(path.read_bytes().decode("utf-8", "replace"), secrets)]
+        problems += [
+            f"{path.name}: {leak}"
+            for leak in _leaks(path.read_bytes().decode("utf-8", "replace"), secrets)
+        ]
     assert not problems, problems
 
 
@@ -109,7 +117,8 @@ def test_debug_log_of_a_create_masks_the_admin_pass_and_tokens(sim_env, caplog, 
     try:
         token = cloud.session.token().value.reveal()
         server_id = cloud.compute.create_server(
-            ServerCreate(name="secrets-probe", image_id=_cirros_id(cloud), flavor_id="1"))
+            ServerCreate(name="secrets-probe", image_id=_cirros_id(cloud), flavor_id="1")
+        )
         cloud.compute.delete_server(server_id)
     finally:
         cloud.close()

@@ -36,15 +36,26 @@ class _Apply:
 
     def __init__(self, spec: Path, state: Path, env: dict[str, str], parallelism: int):
         self.proc = start_stackplan(
-            ["apply", "--auto-approve", "-f", str(spec), "--state", str(state),
-             "--parallelism", str(parallelism)],
-            env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [
+                "apply",
+                "--auto-approve",
+                "-f",
+                str(spec),
+                "--state",
+                str(state),
+                "--parallelism",
+                str(parallelism),
+            ],
+            env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         self.stdout: list[str] = []
         self.stderr: list[str] = []
-        self._threads = [threading.Thread(target=self._copy, args=(s, out), daemon=True)
-                         for s, out in ((self.proc.stdout, self.stdout),
-                                        (self.proc.stderr, self.stderr))]
+        self._threads = [
+            threading.Thread(target=self._copy, args=(s, out), daemon=True)
+            for s, out in ((self.proc.stdout, self.stdout), (self.proc.stderr, self.stderr))
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -91,7 +102,8 @@ def _finish_and_check(spec: Path, state: Path, env: dict[str, str]) -> str:
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_first_sigint_finishes_operations_in_flight_writes_the_state_and_exits_130(
-        make_sim, tmp_path):
+    make_sim, tmp_path
+):
     sim = make_sim(build_seconds=3, latency_ms=100)
     env = env_for(sim.url)
     spec, state = servers_spec(tmp_path, COUNT), tmp_path / "faults.json"

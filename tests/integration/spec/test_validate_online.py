@@ -13,7 +13,10 @@ EXAMPLE = Path(__file__).parents[3] / "examples" / "web" / "stackplan.yaml"
 def _validate(spec: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "stackplan", "validate", "-f", str(spec), *extra],
-        capture_output=True, text=True, env=env, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 
@@ -23,8 +26,9 @@ def test_online_validation_resolves_every_name(sim_env: dict[str, str]) -> None:
     assert "valid (names resolved in the cloud)" in done.stdout
 
 
-def test_online_validation_reports_an_unknown_flavor(sim_env: dict[str, str],
-                                                     tmp_path: Path) -> None:
+def test_online_validation_reports_an_unknown_flavor(
+    sim_env: dict[str, str], tmp_path: Path
+) -> None:
     spec = tmp_path / "s.yaml"
     spec.write_text("servers:\n  a:\n    image: cirros-0.6.2-x86_64-disk\n    flavor: m1.tinny\n")
     done = _validate(spec, {**sim_env, "PATH": "/usr/bin:/bin"}, "--online")

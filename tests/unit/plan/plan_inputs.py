@@ -21,13 +21,22 @@ def desired_from(doc: dict[str, Any]) -> Desired:
             address=Address.parse(r["address"]),
             attrs=frozen_map(r["attrs"]),
             depends_on=tuple(Address.parse(a) for a in r.get("depends_on", ())),
-            lifecycle=Lifecycle(**{k: tuple(v) if isinstance(v, list) else v
-                                   for k, v in r.get("lifecycle", {}).items()}),
+            lifecycle=Lifecycle(
+                **{
+                    k: tuple(v) if isinstance(v, list) else v
+                    for k, v in r.get("lifecycle", {}).items()
+                }
+            ),
         )
         for r in doc["resources"]
     )
-    return Desired(doc["stack"], Path("stackplan.yaml"), doc["digest"], resources,
-                   frozen_map(doc.get("outputs", {})))
+    return Desired(
+        doc["stack"],
+        Path("stackplan.yaml"),
+        doc["digest"],
+        resources,
+        frozen_map(doc.get("outputs", {})),
+    )
 
 
 def state_from(doc: dict[str, Any] | None) -> State | None:
@@ -50,8 +59,9 @@ def observed_from(doc: dict[str, Any]) -> Observed:
     found = {}
     for r in doc["resources"]:
         marker = Marker(**r["marker"]) if r.get("marker") else None
-        found[r["id"]] = ObservedResource(r["kind"], r["id"], frozen_map(r["attrs"]),
-                                          r.get("status", ""), None, marker)
+        found[r["id"]] = ObservedResource(
+            r["kind"], r["id"], frozen_map(r["attrs"]), r.get("status", ""), None, marker
+        )
     return Observed(frozen_map(found), doc.get("refreshed", True))
 
 

@@ -22,11 +22,22 @@ FLAVORS = {"1": ("m1.tiny", 1, 512, 1), "2": ("m1.small", 1, 2048, 20)}
 
 def server(name="web", image="img-1", flavor="1", **extra):
     f = FLAVORS[flavor]
-    attrs = {"name": name, "image_id": image, "image_name": f"name-of-{image}",
-             "flavor_id": flavor, "flavor_name": f[0], "flavor_vcpus": f[1], "flavor_ram": f[2],
-             "flavor_disk": f[3], "key_name": "deploy", "security_groups": ["default"],
-             "metadata": {}, "user_data": "#cloud-config\n", "availability_zone": None,
-             "image_update": "replace"}
+    attrs = {
+        "name": name,
+        "image_id": image,
+        "image_name": f"name-of-{image}",
+        "flavor_id": flavor,
+        "flavor_name": f[0],
+        "flavor_vcpus": f[1],
+        "flavor_ram": f[2],
+        "flavor_disk": f[3],
+        "key_name": "deploy",
+        "security_groups": ["default"],
+        "metadata": {},
+        "user_data": "#cloud-config\n",
+        "availability_zone": None,
+        "image_update": "replace",
+    }
     attrs.update(extra)
     return attrs
 
@@ -63,10 +74,13 @@ def cloud(*found, refreshed=True):
 
 
 def seen(attrs, rid="id-1", status="ACTIVE", marker=None):
-    shown = {k: attrs[k] for k in ("name", "image_id", "flavor_id", "key_name",
-                                    "security_groups", "metadata")}
-    return ObservedResource("server", rid, frozen_map({**shown, "availability_zone": "nova"}),
-                            status, None, marker)
+    shown = {
+        k: attrs[k]
+        for k in ("name", "image_id", "flavor_id", "key_name", "security_groups", "metadata")
+    }
+    return ObservedResource(
+        "server", rid, frozen_map({**shown, "availability_zone": "nova"}), status, None, marker
+    )
 
 
 def one(plan):
@@ -74,8 +88,7 @@ def one(plan):
     return change
 
 
-def plan_for(new_attrs, old_attrs=None, *, lifecycle=Lifecycle(), status="ok", obs=None,
-             **options):
+def plan_for(new_attrs, old_attrs=None, *, lifecycle=Lifecycle(), status="ok", obs=None, **options):
     old_attrs = old_attrs or server()
     prior = state(record(WEB, old_attrs, status=status))
     observed = cloud(seen(old_attrs)) if obs is None else obs
@@ -148,8 +161,7 @@ def test_user_data_change_replaces():
 
 
 def test_create_before_destroy_creates_first():
-    change = one(plan_for(server(key_name="ops"),
-                          lifecycle=Lifecycle(create_before_destroy=True)))
+    change = one(plan_for(server(key_name="ops"), lifecycle=Lifecycle(create_before_destroy=True)))
     assert change.action is Action.CREATE_THEN_DELETE
 
 
@@ -163,8 +175,9 @@ def test_cloud_chosen_availability_zone_is_no_change():
 
 def test_not_in_spec_is_deleted():
     prior = state(record(WEB, server()), record(DB, server(name="db"), rid="id-db", deps=[WEB]))
-    plan = diff(desired((WEB, server())), prior,
-                cloud(seen(server()), seen(server(name="db"), rid="id-db")))
+    plan = diff(
+        desired((WEB, server())), prior, cloud(seen(server()), seen(server(name="db"), rid="id-db"))
+    )
     delete = plan.changes[0]
     assert delete.address == DB and delete.action is Action.DELETE
     assert delete.reason is Reason.NOT_IN_SPEC and delete.id == "id-db"
@@ -180,8 +193,12 @@ def test_not_in_spec_and_already_gone_is_forgotten():
 
 def test_destroy_deletes_every_record_and_creates_nothing():
     prior = state(record(WEB, server()))
-    plan = diff(desired((WEB, server()), (DB, server(name="db"))), prior,
-                cloud(seen(server())), DiffOptions(destroy=True))
+    plan = diff(
+        desired((WEB, server()), (DB, server(name="db"))),
+        prior,
+        cloud(seen(server())),
+        DiffOptions(destroy=True),
+    )
     change = one(plan)
     assert change.action is Action.DELETE and change.reason is Reason.DESTROY
     assert plan.destroy and dict(plan.outputs) == {}
@@ -229,11 +246,13 @@ def test_replace_flag_replaces():
 
 
 def test_interrupted_create_is_adopted_by_marker():
-    pending = ResourceRecord(WEB, None, {**recorded(server()), "create_token": "t1"},
-                             status="pending_create")
+    pending = ResourceRecord(
+        WEB, None, {**recorded(server()), "create_token": "t1"}, status="pending_create"
+    )
     marker = Marker(LINEAGE, "server.web", "t1")
-    plan = diff(desired((WEB, server())), state(pending),
-                cloud(seen(server(), rid="new-id", marker=marker)))
+    plan = diff(
+        desired((WEB, server())), state(pending), cloud(seen(server(), rid="new-id", marker=marker))
+    )
     change = one(plan)
     assert change.reason is Reason.ADOPTED and change.id == "new-id"
     assert change.action is Action.UPDATE and change.changed_paths == ()
@@ -242,8 +261,11 @@ def test_interrupted_create_is_adopted_by_marker():
 def test_adopted_resource_that_differs_is_changed():
     marker = Marker(LINEAGE, "server.web", "t1")
     prior = state()
-    plan = diff(desired((WEB, server(name="other"))), prior,
-                cloud(seen(server(), rid="new-id", marker=marker)))
+    plan = diff(
+        desired((WEB, server(name="other"))),
+        prior,
+        cloud(seen(server(), rid="new-id", marker=marker)),
+    )
     change = one(plan)
     assert change.reason is Reason.ADOPTED and change.action is Action.UPDATE
     assert change.changed_paths == ("name",)
@@ -286,15 +308,16 @@ def test_targeting_keeps_targets_and_their_dependencies():
         DesiredResource(Address("server", "other"), frozen_map(server(name="o"))),
     ]
     plan = diff(desired(*resources), None, cloud(), DiffOptions(targets=(WEB,)))
-    assert {str(c.address) for c in plan.changes} == {"server.db", "server.web[0]",
-                                                       "server.web[1]"}
+    assert {str(c.address) for c in plan.changes} == {"server.db", "server.web[0]", "server.web[1]"}
     assert any("targeting is in effect" in w for w in plan.warnings)
 
 
 def test_unknown_reference_is_known_after_apply_and_counts_as_changed():
     attrs = server(metadata={"db": "${server.db.id}"})
-    resources = [DesiredResource(DB, frozen_map(server(name="db"))),
-                 DesiredResource(WEB, frozen_map(attrs), depends_on=(DB,))]
+    resources = [
+        DesiredResource(DB, frozen_map(server(name="db"))),
+        DesiredResource(WEB, frozen_map(attrs), depends_on=(DB,)),
+    ]
     prior = state(record(WEB, server()))
     plan = diff(desired(*resources), prior, cloud(seen(server())))
     web = next(c for c in plan.changes if c.address == WEB)
@@ -304,18 +327,26 @@ def test_unknown_reference_is_known_after_apply_and_counts_as_changed():
 
 def test_known_reference_is_filled_from_the_state():
     attrs = server(metadata={"db": "${server.db.id}"})
-    resources = [DesiredResource(DB, frozen_map(server(name="db"))),
-                 DesiredResource(WEB, frozen_map(attrs), depends_on=(DB,))]
-    prior = state(record(WEB, server(metadata={"db": "id-db"})),
-                  record(DB, server(name="db"), rid="id-db"))
-    plan = diff(desired(*resources), prior,
-                cloud(seen(server(metadata={"db": "id-db"})), seen(server(name="db"), rid="id-db")))
+    resources = [
+        DesiredResource(DB, frozen_map(server(name="db"))),
+        DesiredResource(WEB, frozen_map(attrs), depends_on=(DB,)),
+    ]
+    prior = state(
+        record(WEB, server(metadata={"db": "id-db"})), record(DB, server(name="db"), rid="id-db")
+    )
+    plan = diff(
+        desired(*resources),
+        prior,
+        cloud(seen(server(metadata={"db": "id-db"})), seen(server(name="db"), rid="id-db")),
+    )
     assert all(c.action is Action.NO_OP for c in plan.changes)
 
 
 def test_changes_carry_their_dependencies_and_outputs():
-    resources = [DesiredResource(WEB, frozen_map(server()), depends_on=(DB,)),
-                 DesiredResource(DB, frozen_map(server(name="db")))]
+    resources = [
+        DesiredResource(WEB, frozen_map(server()), depends_on=(DB,)),
+        DesiredResource(DB, frozen_map(server(name="db"))),
+    ]
     d = Desired("web", None, "sha256:d", tuple(resources), frozen_map({"ids": "${server.web.id}"}))
     plan = diff(d, None, cloud(), DiffOptions(created_at="2024-01-01T00:00:00Z"))
     assert next(c for c in plan.changes if c.address == WEB).depends_on == (DB,)

@@ -67,8 +67,9 @@ def test_other_lineage_makes_plan_stale():
     from dataclasses import replace
 
     with pytest.raises(StalePlanError, match="lineage"):
-        check_fresh(plan, replace(other, lineage="ffffffff-0000-4000-8000-000000000000"),
-                    plan.spec_digest)
+        check_fresh(
+            plan, replace(other, lineage="ffffffff-0000-4000-8000-000000000000"), plan.spec_digest
+        )
 
 
 def test_changed_spec_makes_plan_stale():
@@ -94,23 +95,44 @@ def test_delta_counts_creates_deletes_and_resizes():
 def test_quota_problem_names_what_is_short():
     servers = [(Address("server", "w", i), server(name=f"w{i}")) for i in range(12)]
     plan = diff(desired(*servers), None, cloud())
-    check = check_quota(plan, {"maxTotalInstances": 10, "totalInstancesUsed": 7,
-                               "maxTotalCores": -1, "totalCoresUsed": 50})
+    check = check_quota(
+        plan,
+        {
+            "maxTotalInstances": 10,
+            "totalInstancesUsed": 7,
+            "maxTotalCores": -1,
+            "totalCoresUsed": 50,
+        },
+    )
     assert check.problems == ("instances: the plan needs 12 more, the project has 3 of 10 left",)
 
 
 def test_quota_unlimited_and_freed_capacity_pass():
     plan = plan_for(server(image="img-2"))  # delete-then-create: no net need
-    assert check_quota(plan, {"maxTotalInstances": 1, "totalInstancesUsed": 1,
-                              "maxTotalCores": 1, "totalCoresUsed": 1}).problems == ()
+    assert (
+        check_quota(
+            plan,
+            {
+                "maxTotalInstances": 1,
+                "totalInstancesUsed": 1,
+                "maxTotalCores": 1,
+                "totalCoresUsed": 1,
+            },
+        ).problems
+        == ()
+    )
 
 
 def _big_plan(n: int) -> Plan:
     changes = tuple(
-        Change(Address("server", "web", i), Action.DELETE if i % 3 == 0 else Action.CREATE,
-               Reason.NOT_IN_SPEC if i % 3 == 0 else Reason.NONE, f"id-{i}" if i % 3 == 0 else None,
-               frozen_map(server(name=f"web-{i}")) if i % 3 == 0 else None,
-               None if i % 3 == 0 else frozen_map(server(name=f"web-{i}")))
+        Change(
+            Address("server", "web", i),
+            Action.DELETE if i % 3 == 0 else Action.CREATE,
+            Reason.NOT_IN_SPEC if i % 3 == 0 else Reason.NONE,
+            f"id-{i}" if i % 3 == 0 else None,
+            frozen_map(server(name=f"web-{i}")) if i % 3 == 0 else None,
+            None if i % 3 == 0 else frozen_map(server(name=f"web-{i}")),
+        )
         for i in range(n)
     )
     return Plan("web", LINEAGE, 1, "sha256:d", changes)
@@ -147,8 +169,8 @@ def test_interpolate_fills_known_and_reports_unknown():
         return values.get(ref.name, UNKNOWN)
 
     attrs, unknown = interpolate(
-        {"metadata": {"db": "${server.db.id}", "x": "at ${server.cache.id}"}, "name": "web"},
-        lookup)
+        {"metadata": {"db": "${server.db.id}", "x": "at ${server.cache.id}"}, "name": "web"}, lookup
+    )
     assert attrs == {"metadata": {"db": "id-db", "x": "at ${server.cache.id}"}, "name": "web"}
     assert unknown == ("metadata.x",)
 
