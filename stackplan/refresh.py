@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from stackplan.frozen import frozen_map
 from stackplan.kinds.base import Kind, Observed, ObservedResource
-from stackplan.spec.model import frozen_map
 from stackplan.state.model import State
 
 

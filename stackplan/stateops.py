@@ -17,7 +17,7 @@ from stackplan.errors import StackplanError, StateError
 from stackplan.runs import RunOptions, connect_cloud, locked_store, state_path_for
 from stackplan.spec.source import load_desired
 from stackplan.state.local import LocalStateStore
-from stackplan.state.model import ResourceRecord, State
+from stackplan.state.model import RecordStatus, ResourceRecord, State
 
 
 def _store(run: RunOptions) -> LocalStateStore:
@@ -185,11 +185,13 @@ def refresh_state(run: RunOptions) -> RefreshResult:
                 new = new.without(record.address)
                 continue
             attributes = {**record.attributes, **found.attrs}
-            status = "tainted" if found.failed else record.status
+            status = RecordStatus.TAINTED if found.failed else record.status
             if attributes != dict(record.attributes) or status != record.status:
-                (tainted if status == "tainted" and record.status != status else updated).append(
-                    record.address
-                )
+                (
+                    tainted
+                    if status is RecordStatus.TAINTED and record.status != status
+                    else updated
+                ).append(record.address)
                 new = new.with_record(
                     ResourceRecord(
                         record.address,

@@ -15,7 +15,7 @@ from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step
 from stackplan.kinds.base import Kind, Marker
 from stackplan.plan.model import Action
 from stackplan.plan.refs import interpolate, state_lookup
-from stackplan.state.model import CREATE_TOKEN, ResourceRecord, State
+from stackplan.state.model import CREATE_TOKEN, RecordStatus, ResourceRecord, State
 
 
 def _now() -> str:
@@ -95,7 +95,7 @@ class StateRecorder:
             id=None,
             attributes={CREATE_TOKEN: marker.token},
             dependencies=step.change.depends_on,
-            status="pending_create",
+            status=RecordStatus.PENDING_CREATE,
             created_at=_now(),
         )
         self._commit(lambda s: s.with_record(record))
@@ -107,7 +107,7 @@ class StateRecorder:
             id=resource_id,
             attributes=kind.recorded(attrs),
             dependencies=step.change.depends_on,
-            status="ok",
+            status=RecordStatus.OK,
             created_at=_now(),
             updated_at=_now(),
         )
@@ -122,7 +122,7 @@ class StateRecorder:
             id=change.id,
             attributes=kind.recorded(after),
             dependencies=change.depends_on,
-            status="ok",
+            status=RecordStatus.OK,
             updated_at=_now(),
         )
         self._commit(lambda s: s.with_record(record))
@@ -157,7 +157,7 @@ class StateRecorder:
             return  # a pending_create record stays: the next refresh looks for its tag
         record = self._state.record(step.address)
         if record is not None and record.id == resource_id:
-            self._commit(lambda s: s.with_record(record.with_status("tainted")))
+            self._commit(lambda s: s.with_record(record.with_status(RecordStatus.TAINTED)))
 
     def id_to_delete(self, step: Step) -> str | None:
         return step.change.id
@@ -187,7 +187,7 @@ def _updated(state: State, step: Step, attributes: Mapping[str, Any]) -> State:
             id=resource_id,
             attributes=attributes,
             dependencies=step.change.depends_on or (record.dependencies if record else ()),
-            status="ok",
+            status=RecordStatus.OK,
             created_at=record.created_at if record else None,
             updated_at=_now(),
         )

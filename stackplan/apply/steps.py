@@ -7,13 +7,24 @@ updates follow dependencies; deletes go in reverse (a dependent is deleted first
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import networkx as nx
 
 from stackplan.addr import Address
 from stackplan.plan.model import Action, Change, Plan, Reason
 
-CREATE, UPDATE, DELETE, RECORD = "create", "update", "delete", "record"
+
+class Phase(StrEnum):
+    """What one step does to its resource."""
+
+    CREATE = "create"
+    UPDATE = "update"  # in place: update, resize, rebuild
+    DELETE = "delete"
+    RECORD = "record"  # only the state changes: an adopted resource is written down
+
+
+CREATE, UPDATE, DELETE, RECORD = Phase.CREATE, Phase.UPDATE, Phase.DELETE, Phase.RECORD
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -21,7 +32,7 @@ class Step:
     """One operation on one resource; equal (and hashed) by address and phase."""
 
     address: Address
-    phase: str  # CREATE, UPDATE, DELETE or RECORD
+    phase: Phase
     change: Change
 
     def __eq__(self, other: object) -> bool:
@@ -37,7 +48,7 @@ class Step:
         return f"{self.phase} {self.address}"
 
 
-def _phases(change: Change) -> tuple[str, ...]:
+def _phases(change: Change) -> tuple[Phase, ...]:
     action = change.action
     if action is Action.CREATE:
         return (CREATE,)

@@ -24,9 +24,10 @@ def _run(file: Path, state: Path | None, command: str, lock_timeout: float = 0.0
 def list_(file: options.SpecFile = DEFAULT_SPEC, state: options.StatePath = None) -> None:
     """List the addresses in the state, with their IDs."""
     from stackplan import workflow
+    from stackplan.state.model import RecordStatus
 
     for record in workflow.state_list(_run(file, state, "state list")):
-        flag = "" if record.status == "ok" else f"  ({record.status})"
+        flag = "" if record.status is RecordStatus.OK else f"  ({record.status.value})"
         typer.echo(f"{record.address}  {record.id or '-'}{flag}")
 
 

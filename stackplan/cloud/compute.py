@@ -14,9 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stackplan.cloud.image import Image
-from stackplan.cloud.model import Flavor, Keypair, Limits, ServerCreate, ServerInfo, frozen_mapping
+from stackplan.cloud.model import Flavor, Keypair, Limits, ServerCreate, ServerInfo
+from stackplan.cloud.pages import pages
 from stackplan.cloud.session import Session
 from stackplan.errors import CloudError
+from stackplan.frozen import frozen_map
 
 log = logging.getLogger("stackplan.cloud")
 
@@ -133,29 +135,15 @@ class ComputeClient:
         params: Mapping[str, Any] | None = None,
         version: tuple[int, int] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every item of a paginated list, following `<key>_links` rel=next."""
-        query: dict[str, Any] | None = dict(params or {})
+        """Every item of a paginated list (`cloud.pages`)."""
+        query: dict[str, Any] = dict(params or {})
         if self.page_size:
             query["limit"] = self.page_size
-        url: str | None = path
-        seen: set[str] = set()
-        while url:
-            data = self._call("GET", url, params=query, version=version) or {}
-            items = data.get(key) or []
-            yield from items
-            url = next(
-                (
-                    link.get("href")
-                    for link in data.get(f"{key}_links") or []
-                    if link.get("rel") == "next"
-                ),
-                None,
-            )
-            query = None  # the next link carries the query and the marker
-            if not items or url in seen:
-                break
-            if url:
-                seen.add(url)
+
+        def fetch(url: str, params: Mapping[str, Any] | None) -> Any:
+            return self._call("GET", url, params=params, version=version)
+
+        return pages(fetch, path, key, query)
 
     # -- flavors -------------------------------------------------------------------------
 
@@ -365,10 +353,10 @@ class ComputeClient:
             flavor_name=flavor_name,
             image_id=image.get("id") if isinstance(image, dict) else None,
             key_name=data.get("key_name"),
-            metadata=frozen_mapping(data.get("metadata")),
+            metadata=frozen_map(data.get("metadata")),
             tags=tuple(data.get("tags") or ()),
             security_groups=tuple(groups),
-            addresses=frozen_mapping(addresses),
+            addresses=frozen_map(addresses),
             access_ip_v4=data.get("accessIPv4") or None,
             availability_zone=data.get("OS-EXT-AZ:availability_zone"),
             task_state=data.get("OS-EXT-STS:task_state"),

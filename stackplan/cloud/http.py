@@ -14,7 +14,6 @@ import random
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -98,34 +97,16 @@ class RetryEvent:
 
 
 class Backpressure:
-    """Counts recent push-back (429/503) so an executor can narrow its parallelism.
+    """Counts push-back answers (429/503), thread-safe: the executor reads `total` between
+    its rounds and narrows its parallelism while it grows."""
 
-    Thread-safe. `recent()` is the number of push-back answers in the last `window`
-    seconds; `suggest(parallelism)` halves the width for each recent event, floor 1.
-    """
-
-    def __init__(self, window: float = 10.0, clock: Callable[[], float] = time.monotonic):
-        self.window = window
-        self._clock = clock
-        self._events: deque[float] = deque()
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self.total = 0
 
     def record(self, status: int) -> None:
         with self._lock:
-            self._events.append(self._clock())
             self.total += 1
-
-    def recent(self) -> int:
-        with self._lock:
-            horizon = self._clock() - self.window
-            while self._events and self._events[0] < horizon:
-                self._events.popleft()
-            return len(self._events)
-
-    def suggest(self, parallelism: int) -> int:
-        width = parallelism >> min(self.recent(), 16)
-        return max(1, width)
 
 
 class HttpClient:

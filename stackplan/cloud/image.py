@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from stackplan.cloud.pages import pages
 from stackplan.cloud.session import Session
-from stackplan.errors import CloudError
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,22 +64,12 @@ class ImageClient:
         params: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
         if self.page_size:
             params["limit"] = self.page_size
-        url: str | None = f"{root}/v2/images"
-        images: list[Image] = []
-        seen: set[str] = set()
-        while url:
-            data = self.session.request("GET", url, params=params).json() or {}
-            page = data.get("images") or []
-            images.extend(image_from_glance(item) for item in page)
-            nxt = data.get("next")
-            if not page or not nxt:
-                break
-            url = _absolute(root, nxt)
-            params = {}  # the next link carries the query
-            if url in seen:
-                raise CloudError(f"Glance returned the same next link twice: {nxt}")
-            seen.add(url)
-        return tuple(images)
+
+        def fetch(url: str, query: Mapping[str, Any] | None) -> Any:
+            return self.session.request("GET", _absolute(root, url), params=query).json()
+
+        items = pages(fetch, f"{root}/v2/images", "images", params, lambda d: d.get("next"))
+        return tuple(image_from_glance(item) for item in items)
 
     def get_image(self, image_id: str) -> Image:
         data = self.session.request("GET", f"{self.root}/v2/images/{image_id}").json()

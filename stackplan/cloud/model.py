@@ -7,12 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any
 
-
-def frozen_mapping(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(data or {}))
+from stackplan.frozen import frozen_map
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +35,10 @@ class ServerInfo:
     flavor_name: str | None
     image_id: str | None  # None for a server booted from a volume
     key_name: str | None
-    metadata: Mapping[str, str] = field(default_factory=lambda: frozen_mapping({}))
+    metadata: Mapping[str, str] = field(default_factory=lambda: frozen_map({}))
     tags: tuple[str, ...] = ()
     security_groups: tuple[str, ...] = ()  # names, sorted, de-duplicated
-    addresses: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: frozen_mapping({}))
+    addresses: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: frozen_map({}))
     access_ip_v4: str | None = None
     availability_zone: str | None = None
     task_state: str | None = None
@@ -61,7 +57,7 @@ class ServerCreate:
     flavor_id: str
     key_name: str | None = None
     security_groups: tuple[str, ...] = ()
-    metadata: Mapping[str, str] = field(default_factory=lambda: frozen_mapping({}))
+    metadata: Mapping[str, str] = field(default_factory=lambda: frozen_map({}))
     user_data: str | None = None
     availability_zone: str | None = None
     tags: tuple[str, ...] = ()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Protocol
 
-from stackplan.spec.model import frozen_map
+from stackplan.frozen import frozen_map
 
 
 class Effect(Enum):

@@ -27,14 +27,15 @@ from typing import Any
 
 from stackplan.addr import Address
 from stackplan.errors import PlanError
+from stackplan.frozen import frozen_map
 from stackplan.kinds.base import Effect, Kind, Observed, ObservedResource
 from stackplan.kinds.registry import KINDS
 from stackplan.plan.model import Action, Change, Plan, Reason
 from stackplan.plan.quota import check_quota, resource_delta
 from stackplan.plan.refs import UNKNOWN, interpolate, reference_address
 from stackplan.spec.interpolate import Reference
-from stackplan.spec.model import Desired, DesiredResource, frozen_map
-from stackplan.state.model import CREATE_TOKEN, ResourceRecord, State
+from stackplan.spec.model import Desired, DesiredResource
+from stackplan.state.model import CREATE_TOKEN, RecordStatus, ResourceRecord, State
 
 __all__ = ["DiffOptions", "diff"]
 
@@ -114,8 +115,8 @@ class _Diff:
         if record is not None and record.id:
             found = self.observed.get(address.kind, record.id)
             if found is not None and found.status != "DELETED":
-                return found, record.status == "pending_create"
-        if record is not None and record.status != "pending_create":
+                return found, record.status is RecordStatus.PENDING_CREATE
+        if record is not None and record.status is not RecordStatus.PENDING_CREATE:
             return None, False
         marked = [
             r
@@ -154,9 +155,9 @@ class _Diff:
         depends_on = resource.depends_on
         refreshed_gone = self.observed.refreshed and found is None
         if record is None or not record.id or (refreshed_gone and not adopted):
-            if record is None or record.status == "pending_create":
+            if record is None or record.status is RecordStatus.PENDING_CREATE:
                 reason = Reason.NONE
-            elif record.status == "tainted" and not record.id:
+            elif record.status is RecordStatus.TAINTED and not record.id:
                 reason = Reason.TAINTED
             else:
                 reason = Reason.GONE_FROM_CLOUD
@@ -209,9 +210,10 @@ class _Diff:
     def forced_reason(
         self, address: Address, record: ResourceRecord | None, found: ObservedResource | None
     ) -> Reason | None:
-        if (record is not None and record.status in ("tainted", "pending_delete")) or (
-            found is not None and found.failed
-        ):
+        if (
+            record is not None
+            and record.status in (RecordStatus.TAINTED, RecordStatus.PENDING_DELETE)
+        ) or (found is not None and found.failed):
             return Reason.TAINTED
         if address in self.options.replace or address.base in self.options.replace:
             return Reason.REPLACE_REQUESTED
@@ -312,7 +314,7 @@ def _drift(
     found: ObservedResource | None,
 ) -> tuple[str, ...]:
     """Compared attributes the cloud changed since the state was written."""
-    if record is None or found is None or record.status != "ok":
+    if record is None or found is None or record.status is not RecordStatus.OK:
         return ()
     return tuple(
         k

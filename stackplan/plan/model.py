@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 from stackplan.addr import Address
-from stackplan.spec.model import frozen_map
+from stackplan.frozen import frozen_map
 
 PLAN_FORMAT_VERSION = 1
 

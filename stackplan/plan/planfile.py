@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from stackplan.addr import Address
+from stackplan.atomic import write_atomic
 from stackplan.errors import PlanError, StackplanError, StalePlanError
+from stackplan.frozen import frozen_map
 from stackplan.plan.model import (
     PLAN_FORMAT_VERSION,
     Action,
@@ -26,7 +26,6 @@ from stackplan.plan.model import (
     Reason,
     ResourceDelta,
 )
-from stackplan.spec.model import frozen_map
 from stackplan.state.model import State
 
 __all__ = ["check_fresh", "dump_plan", "load_plan", "parse_plan", "save_plan"]
@@ -44,19 +43,7 @@ _DELTA_FIELDS = (
 
 def save_plan(plan: Plan, path: str | Path) -> None:
     """Write `plan` to `path` atomically (temp file, fsync, rename), readable by the owner."""
-    path = Path(path)
-    text = dump_plan(plan)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), dump_plan(plan).encode("utf-8"), 0o600)
 
 
 def load_plan(path: str | Path) -> Plan:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from stackplan.frozen import frozen_map
 from stackplan.plan.model import Action, Change, Plan, QuotaCheck, ResourceDelta
-from stackplan.spec.model import frozen_map
 
 __all__ = ["check_quota", "resource_delta"]
 

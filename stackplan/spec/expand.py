@@ -17,13 +17,14 @@ from typing import Any
 
 from stackplan.addr import Address
 from stackplan.errors import Problem, SpecError
+from stackplan.frozen import frozen_map
 from stackplan.spec.files import FileReader, public_key_problem, user_data_problem
 from stackplan.spec.graph import dependency_cycles, dependency_graph
 from stackplan.spec.interpolate import SPLAT, Reference, Scope, substitute
 from stackplan.spec.load import LoadedYaml, Path_
-from stackplan.spec.model import Desired, DesiredResource, Lifecycle, frozen_map
-from stackplan.spec.validate import did_you_mean
+from stackplan.spec.model import Desired, DesiredResource, Lifecycle
 from stackplan.spec.variables import Variables
+from stackplan.suggest import did_you_mean
 
 SECTIONS = {"server": "servers", "keypair": "keypairs"}
 # Attributes a `${KIND.NAME.ATTR}` reference may read once the resource exists.

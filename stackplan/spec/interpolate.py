@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stackplan.spec.validate import did_you_mean
+from stackplan.suggest import did_you_mean
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _VAR = re.compile(r"^var\.(?P<name>[A-Za-z0-9_-]+)$")

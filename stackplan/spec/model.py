@@ -24,15 +24,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from stackplan.addr import Address
-
-
-def frozen_map(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-    """A read-only view of a copy of `data`."""
-    return MappingProxyType(dict(data or {}))
+from stackplan.frozen import frozen_map
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,7 @@ Rules the schema cannot express (variables, references, files) live in `expand`.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cache
 
 from jsonschema import Draft202012Validator
@@ -17,6 +16,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from stackplan.errors import Problem
 from stackplan.schemas import load_schema
 from stackplan.spec.load import LoadedYaml, Path_
+from stackplan.suggest import did_you_mean
 
 SCHEMA_NAME = "stackplan"
 _TYPE_NAMES = {
@@ -28,15 +28,6 @@ _TYPE_NAMES = {
     "boolean": "true or false",
     "null": "empty",
 }
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """` (did you mean 'x'?)` for the closest candidate, or nothing."""
-    pool = list(candidates)
-    close = difflib.get_close_matches(word, pool, n=1, cutoff=0.6)
-    # Abbreviations (`desc` for `description`) score low with difflib but are obvious.
-    close = close or [c for c in pool if len(word) >= 3 and c.startswith(word)][:1]
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def schema_problems(doc: LoadedYaml) -> list[Problem]:

@@ -21,7 +21,7 @@ import yaml
 
 from stackplan.errors import Problem
 from stackplan.spec.load import LoadedYaml
-from stackplan.spec.validate import did_you_mean
+from stackplan.suggest import did_you_mean
 
 ENV_PREFIX = "STACKPLAN_VAR_"
 _TYPES: dict[str, tuple[type, ...]] = {

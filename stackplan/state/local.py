@@ -6,11 +6,9 @@ directory) and never overwrites a corrupt or foreign file. Locking is in `lock.p
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
+from stackplan.atomic import write_atomic
 from stackplan.errors import StateError
 from stackplan.state.file import dump_state, parse_state
 from stackplan.state.lock import FileLock
@@ -64,8 +62,8 @@ class LocalStateStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             if old is not None:
-                self._replace_with(self.backup_path, old)
-            self._replace_with(self.path, data)
+                write_atomic(self.backup_path, old, FILE_MODE)
+            write_atomic(self.path, data, FILE_MODE)
             self._known = (data, state)
         except OSError as exc:
             raise StateError(
@@ -136,34 +134,3 @@ class LocalStateStore:
             return None
         except OSError as exc:
             raise StateError(f"cannot read: {exc.strerror or exc}", where=str(path)) from exc
-
-    @staticmethod
-    def _replace_with(target: Path, data: bytes) -> None:
-        """Put `data` at `target` in one rename: readers see the old file or the new one."""
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                os.fchmod(f.fileno(), FILE_MODE)
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(target.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable; some file systems cannot fsync a directory: then skip."""
-    try:
-        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

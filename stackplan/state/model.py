@@ -6,36 +6,33 @@ Pure data and pure helpers that return new values; no I/O, no clock, no file for
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 from stackplan.addr import Address
 from stackplan.errors import StateError
+from stackplan.frozen import frozen_map
 
 FORMAT_VERSION = 1
 
-# What a record's status says about the resource behind it:
-#   ok              created (or imported) and as the last apply left it
-#   tainted         a create that failed or a server that went ERROR: replaced on next apply
-#   pending_create  the intent is recorded, the create request may or may not have reached
-#                   the cloud; `id` may be None and attributes[CREATE_TOKEN] is the tag that
-#                   finds the server if the create did complete
-#   pending_delete  a delete was sent and not yet confirmed; the next run checks it is gone
-STATUSES = ("ok", "tainted", "pending_create", "pending_delete")
+
+class RecordStatus(StrEnum):
+    """What a record's status says about the resource behind it."""
+
+    OK = "ok"  # created (or imported) and as the last apply left it
+    TAINTED = "tainted"  # a create that failed or a resource that went to a failed status
+    # The intent is recorded; the create may or may not have reached the cloud. `id` may be
+    # None and attributes[CREATE_TOKEN] is the tag that finds the resource if it did.
+    PENDING_CREATE = "pending_create"
+    PENDING_DELETE = "pending_delete"  # a delete was sent and not yet confirmed
+
+
+STATUSES = tuple(s.value for s in RecordStatus)
 CREATE_TOKEN = "create_token"
-
-
-def frozen_json(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """A read-only view of a deep copy of `data`: nobody else holds its nested values.
-
-    Nested values stay plain JSON (lists, dicts) so that they compare equal to the
-    spec's desired attributes, which are plain JSON too.
-    """
-    return MappingProxyType(copy.deepcopy(dict(data or {})))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +46,7 @@ class ResourceRecord:
     id: str | None
     attributes: Mapping[str, Any] = field(default_factory=dict)
     dependencies: tuple[Address, ...] = ()
-    status: str = "ok"
+    status: RecordStatus = RecordStatus.OK
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -60,17 +57,18 @@ class ResourceRecord:
                 where=str(self.address),
                 hint="a status is one of " + ", ".join(STATUSES),
             )
-        if self.id is None and self.status in ("ok", "pending_delete"):
-            raise StateError(f"a {self.status!r} record needs an id", where=str(self.address))
+        object.__setattr__(self, "status", RecordStatus(self.status))
+        if self.id is None and self.status in (RecordStatus.OK, RecordStatus.PENDING_DELETE):
+            raise StateError(f"a {self.status.value!r} record needs an id", where=str(self.address))
         deps = tuple(sorted(set(self.dependencies), key=Address.sort_key))
-        object.__setattr__(self, "attributes", frozen_json(self.attributes))
+        object.__setattr__(self, "attributes", frozen_map(self.attributes, deep=True))
         object.__setattr__(self, "dependencies", deps)
 
     @property
     def kind(self) -> str:
         return self.address.kind
 
-    def with_status(self, status: str) -> ResourceRecord:
+    def with_status(self, status: RecordStatus) -> ResourceRecord:
         return replace(self, status=status)
 
 
@@ -103,7 +101,7 @@ class State:
         if self.serial < 0:
             raise StateError(f"serial {self.serial} is negative")
         object.__setattr__(self, "resources", _sorted_records(self.resources.values()))
-        object.__setattr__(self, "outputs", frozen_json(self.outputs))
+        object.__setattr__(self, "outputs", frozen_map(self.outputs, deep=True))
 
     @classmethod
     def new(cls, stack: str, lineage: str | None = None) -> State:

@@ -8,9 +8,10 @@ import pytest
 
 from stackplan.addr import Address
 from stackplan.errors import ResolveError
+from stackplan.frozen import frozen_map
 from stackplan.resolve import load_tables, resolve
 from stackplan.sim import seed
-from stackplan.spec.model import Desired, DesiredResource, frozen_map
+from stackplan.spec.model import Desired, DesiredResource
 from tests.conftest import env_for
 
 

@@ -10,8 +10,9 @@ from stackplan.addr import Address
 from stackplan.cloud.image import Image
 from stackplan.cloud.model import Flavor
 from stackplan.errors import ResolveError
+from stackplan.frozen import frozen_map
 from stackplan.resolve import Tables, resolve
-from stackplan.spec.model import Desired, DesiredResource, frozen_map
+from stackplan.spec.model import Desired, DesiredResource
 
 FLAVORS = (
     Flavor("1", "m1.tiny", vcpus=1, ram=512, disk=0),

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from stackplan.addr import Address
+from stackplan.frozen import frozen_map
 from stackplan.kinds.base import Marker, Observed, ObservedResource
 from stackplan.plan.diff import DiffOptions
-from stackplan.spec.model import Desired, DesiredResource, Lifecycle, frozen_map
+from stackplan.spec.model import Desired, DesiredResource, Lifecycle
 from stackplan.state.model import FORMAT_VERSION, ResourceRecord, State
 
 CASES = Path(__file__).resolve().parents[2] / "data" / "plans"

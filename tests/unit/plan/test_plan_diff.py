@@ -8,10 +8,11 @@ import pytest
 
 from stackplan.addr import Address
 from stackplan.errors import PlanError
+from stackplan.frozen import frozen_map
 from stackplan.kinds.base import Marker, Observed, ObservedResource
 from stackplan.plan.diff import DiffOptions, diff
 from stackplan.plan.model import Action, Reason
-from stackplan.spec.model import Desired, DesiredResource, Lifecycle, frozen_map
+from stackplan.spec.model import Desired, DesiredResource, Lifecycle
 from stackplan.state.model import FORMAT_VERSION, ResourceRecord, State
 
 LINEAGE = "0b5e3c1a-7f2d-4c8e-9a61-3d2f4b5c6e7f"

@@ -11,13 +11,13 @@ from test_plan_diff import LINEAGE, WEB, cloud, desired, plan_for, record, seen,
 
 from stackplan.addr import Address
 from stackplan.errors import PlanError, StalePlanError
+from stackplan.frozen import frozen_map
 from stackplan.plan.diff import DiffOptions, diff
 from stackplan.plan.model import Action, Change, Plan, Reason
 from stackplan.plan.planfile import check_fresh, load_plan, save_plan
 from stackplan.plan.quota import check_quota, resource_delta
 from stackplan.plan.refs import UNKNOWN, interpolate
 from stackplan.plan.render import render_json, render_markdown, render_text
-from stackplan.spec.model import frozen_map
 
 
 def test_plan_file_round_trips(tmp_path):

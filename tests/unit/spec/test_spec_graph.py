@@ -7,8 +7,9 @@ from pathlib import Path
 import networkx as nx
 
 from stackplan.addr import Address
+from stackplan.frozen import frozen_map
 from stackplan.spec.graph import dependency_cycles, dependency_graph
-from stackplan.spec.model import Desired, DesiredResource, frozen_map
+from stackplan.spec.model import Desired, DesiredResource
 
 WEB0, WEB1, DB, KEY = (
     Address("server", "web", 0),

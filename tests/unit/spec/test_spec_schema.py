@@ -8,7 +8,8 @@ from jsonschema import Draft202012Validator
 
 from stackplan.schemas import load_schema
 from stackplan.spec.load import load_yaml
-from stackplan.spec.validate import did_you_mean, schema_problems
+from stackplan.spec.validate import schema_problems
+from stackplan.suggest import did_you_mean
 
 SERVER = "servers:\n  web:\n    image: cirros\n    flavor: m1.tiny\n"
 

@@ -9,7 +9,7 @@ from state_conformance import check_store
 from stackplan.addr import Address
 from stackplan.errors import StateError
 from stackplan.state import LocalStateStore, ResourceRecord, State, dump_state
-from stackplan.state import local as local_module
+from stackplan import atomic as atomic_module
 
 WEB = Address("server", "web")
 
@@ -67,7 +67,7 @@ def test_a_crash_before_the_rename_leaves_the_old_file_and_no_temp_file(tmp_path
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr(local_module.os, "replace", replace_then_crash)
+    monkeypatch.setattr(atomic_module.os, "replace", replace_then_crash)
     with pytest.raises(StateError, match="could not write the state: No space left"):
         store.write(state_with("b", first))
     monkeypatch.undo()
@@ -85,7 +85,7 @@ def test_a_crash_while_writing_the_temp_file_leaves_the_old_file(tmp_path, monke
     def fsync_fails(fd):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(local_module.os, "fsync", fsync_fails)
+    monkeypatch.setattr(atomic_module.os, "fsync", fsync_fails)
     with pytest.raises(StateError, match="Input/output error"):
         store.write(state_with("b", first))
     monkeypatch.undo()
