@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/run.py
+
+# The spec schema is made from the kinds' fragments; this writes the published copy.
+schemas: $(STAMP)
+	$(BIN)/python -m stackplan.workflow.schemas > schemas/stackplan.schema.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,6 +1,7 @@
 """Resource addresses: `KIND.NAME` or `KIND.NAME[INDEX]`, parsed and printed.
 
-A leaf module: imports nothing from stackplan but errors.
+A leaf module: imports nothing from stackplan but errors. It checks the syntax only; which
+kinds exist is the registry's to say (`kinds.registry.parse_address`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 
 from stackplan.errors import StackplanError
 
-KINDS = ("keypair", "server")
 _ADDRESS = re.compile(r"^(?P<kind>[a-z_]+)\.(?P<name>[A-Za-z0-9_-]+)(?:\[(?P<index>\d+)\])?$")
 
 
@@ -32,12 +32,11 @@ class Address:
         return Address(self.kind, self.name)
 
     @classmethod
-    def parse(cls, text: str) -> Address:
+    def parse(cls, text: str, example: str = "KIND.NAME or KIND.NAME[INDEX]") -> Address:
         match = _ADDRESS.match(text.strip())
-        if not match or match["kind"] not in KINDS:
+        if not match:
             raise StackplanError(
-                f"{text!r} is not a resource address",
-                hint="addresses look like server.web, server.web[0] or keypair.deploy",
+                f"{text!r} is not a resource address", hint=f"addresses look like {example}"
             )
         index = match["index"]
         return cls(match["kind"], match["name"], int(index) if index is not None else None)

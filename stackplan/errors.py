@@ -7,7 +7,9 @@ Imports nothing from stackplan: every layer may raise these.
     ├── ConfigError          no usable cloud configuration (OS_*, clouds.yaml)
     ├── ResolveError         a name that resolves to nothing, to many, or to something unusable
     ├── StateError           a state file that is corrupt, foreign or from a newer stackplan
-    │   └── LockError        the state is locked by someone else
+    │   ├── LockError        the state is locked by someone else
+    │   ├── ForeignStateError   a write of another lineage (another stack's history)
+    │   └── StaleWriteError  a write on top of an older serial (someone wrote meanwhile)
     ├── PlanError            a plan that must not be applied (prevent_destroy, quota, ...)
     │   └── StalePlanError   a saved plan made from an older state or spec
     ├── CloudError           the cloud answered with an error or did not answer
@@ -83,6 +85,24 @@ class StateError(StackplanError):
 
 class LockError(StateError):
     """The state is locked by another run."""
+
+
+class ForeignStateError(StateError):
+    """A state of another lineage than the stored one: never written over it."""
+
+    def __init__(self, message: str, *, stored: str, written: str, **kw: str | None):
+        self.stored_lineage = stored
+        self.written_lineage = written
+        super().__init__(message, **kw)
+
+
+class StaleWriteError(StateError):
+    """A write whose serial is not above the stored one: someone wrote in between."""
+
+    def __init__(self, message: str, *, stored: int, written: int, **kw: str | None):
+        self.stored_serial = stored
+        self.written_serial = written
+        super().__init__(message, **kw)
 
 
 class PlanError(StackplanError):

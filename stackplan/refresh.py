@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Collection, Mapping
 
 from stackplan.frozen import frozen_map
-from stackplan.kinds.base import Kind, Observed, ObservedResource
-from stackplan.state.model import State
+from stackplan.kinds.base import Kind, Observed, ObservedResource, Reads
+from stackplan.state.model import ResourceRecord, State
 
 
-def refresh(prior: State | None, cloud: Any, kinds: Mapping[str, Kind], lineage: str) -> Observed:
-    """Every resource the state knows, and every one carrying this lineage's marker."""
-    ids: dict[str, set[str]] = {name: set() for name in kinds}
+def refresh(
+    prior: State | None,
+    reads: Reads,
+    kinds: Mapping[str, Kind],
+    lineage: str,
+    wanted: Collection[str] = (),
+) -> Observed:
+    """Every resource the state knows, and every one carrying this lineage's marker.
+
+    A kind is read when the state holds some of it, when `wanted` (the spec's kinds) names
+    it, or when it carries markers (a lost create may have left one behind).
+    """
+    records: dict[str, list[ResourceRecord]] = {name: [] for name in kinds}
     for record in prior.records if prior else ():
-        if record.id:
-            ids.setdefault(record.kind, set()).add(record.id)
+        records.setdefault(record.kind, []).append(record)
     found: dict[str, ObservedResource] = {}
     for name, kind in kinds.items():
-        for resource in kind.read_many(cloud, ids.get(name, set()), lineage):
+        if not (records[name] or name in wanted or kind.marked):
+            continue
+        for resource in kind.read_many(reads, records[name], lineage):
             found[resource.id] = resource
     return Observed(by_id=frozen_map(found), refreshed=True)
 

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import networkx as nx
@@ -32,8 +31,9 @@ from stackplan.apply.events import (
 )
 from stackplan.apply.recorder import StateRecorder
 from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step, build_steps
+from stackplan.clock import now_iso
 from stackplan.errors import CloudError, StackplanError
-from stackplan.kinds.base import GONE, Await, Kind, Marker
+from stackplan.kinds.base import GONE, Await, Kind, Marker, Rebuildable
 from stackplan.plan.model import Action, Plan
 
 # A create that failed without reaching the cloud (checked by its tag) is sent again.
@@ -121,8 +121,7 @@ class Executor:
         self.pressure = pressure or (lambda: 0)
         self.width = max(1, options.parallelism)
         self._calm_since = time.monotonic()
-        since = datetime.now(UTC) - timedelta(seconds=options.clock_margin)
-        self._since = since.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._since = now_iso(minus_seconds=options.clock_margin)
 
     def run(self) -> ApplyResult:
         graph = build_steps(self.plan)
@@ -249,7 +248,7 @@ class Executor:
                 elif found is not None and found.failed:
                     del walk.waiting[rid]
                     fault = found.fault or "the cloud reported no fault message"
-                    self._fail(walk, waiting.step, f"went to ERROR: {fault}", rid)
+                    self._fail(walk, waiting.step, f"went to {found.status}: {fault}", rid)
                 elif now - waiting.last_progress >= self.options.progress_every:
                     waiting.last_progress = now
                     elapsed = now - walk.started_at[waiting.step]
@@ -313,37 +312,31 @@ class Executor:
             return self._delete(kind, step)
         if step.phase == UPDATE:
             after = self.recorder.filled(change.after or {})
-            if change.action is Action.REBUILD:
-                return self._rebuild(kind, step, after)
-            return kind.update(self.cloud, change.id or "", change.before or {}, after)
+            before = change.before or {}
+            if change.action is Action.REBUILD and isinstance(kind, Rebuildable):
+                return kind.rebuild(self.cloud, change.id or "", before, after)
+            return kind.update(self.cloud, change.id or "", before, after)
         return self._create(kind, step)
-
-    def _rebuild(self, kind: Kind, step: Step, after: Mapping[str, Any]) -> Await | None:
-        """Rebuild onto the new image, then change in place whatever else differs."""
-        change = step.change
-        resource_id = change.id or ""
-        rest = {**(change.before or {}), **after}
-        rebuilt = dict(change.before or {}, image_id=after.get("image_id"))
-
-        def then() -> Await | None:
-            return kind.update(self.cloud, resource_id, rebuilt, rest)
-
-        awaiting = kind.rebuild(self.cloud, resource_id, after)
-        if awaiting is None:
-            return then()
-        return Await(awaiting.resource_id, awaiting.until, then, awaiting.verb)
 
     def _create(self, kind: Kind, step: Step) -> Await | None:
         marker = Marker(self.plan.lineage, str(step.address), uuid.uuid4().hex)
         attrs = self.recorder.filled(step.change.after or {})
-        self.recorder.intent(step, marker)
-        resource_id = self._create_once(kind, step, attrs, marker)
+        intent = kind.intent(self.cloud, attrs)
+        self.recorder.intent(step, marker, intent)
+        resource_id = self._create_once(kind, step, attrs, marker, intent)
         self.recorder.created(step, resource_id, attrs)
         if kind.settles:
-            return Await(resource_id, frozenset({"ACTIVE"}), verb="still creating")
+            return Await(resource_id, kind.ready, verb="still creating")
         return None
 
-    def _create_once(self, kind: Kind, step: Step, attrs: Mapping[str, Any], marker: Marker) -> str:
+    def _create_once(
+        self,
+        kind: Kind,
+        step: Step,
+        attrs: Mapping[str, Any],
+        marker: Marker,
+        intent: Mapping[str, Any],
+    ) -> str:
         """Create, and retry a failed create only once its tag shows the cloud made nothing.
 
         A 5xx or a lost connection may come after the cloud acted, so the resource is
@@ -362,7 +355,7 @@ class Executor:
                 else:
                     if exc.status is not None and exc.status < 500:
                         raise
-                    found = kind.find_by_marker(self.cloud, marker)
+                    found = kind.find_created(self.cloud, marker, intent, attrs)
                     if found is not None:
                         self.emit(
                             Notice(

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step
+from stackplan.clock import now_iso
 from stackplan.kinds.base import Kind, Marker
 from stackplan.plan.model import Action
 from stackplan.plan.refs import interpolate, state_lookup
 from stackplan.state.model import CREATE_TOKEN, RecordStatus, ResourceRecord, State
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class StateRecorder:
@@ -86,17 +82,18 @@ class StateRecorder:
         if any(reported for _, reported in items):
             self._commit(change)
 
-    def intent(self, step: Step, marker: Marker) -> None:
-        """Before a create: note that it is about to happen and the tag that will find it."""
+    def intent(self, step: Step, marker: Marker, extra: Mapping[str, Any]) -> None:
+        """Before a create: note that it is about to happen, the tag that will find it, and
+        what else the kind needs to find it again (`Kind.intent`)."""
         if step.change.action is Action.CREATE_THEN_DELETE:
             return  # the record still holds the old resource until it is deleted
         record = ResourceRecord(
             address=step.address,
             id=None,
-            attributes={CREATE_TOKEN: marker.token},
+            attributes={**extra, CREATE_TOKEN: marker.token},
             dependencies=step.change.depends_on,
             status=RecordStatus.PENDING_CREATE,
-            created_at=_now(),
+            created_at=now_iso(),
         )
         self._commit(lambda s: s.with_record(record))
 
@@ -108,8 +105,8 @@ class StateRecorder:
             attributes=kind.recorded(attrs),
             dependencies=step.change.depends_on,
             status=RecordStatus.OK,
-            created_at=_now(),
-            updated_at=_now(),
+            created_at=now_iso(),
+            updated_at=now_iso(),
         )
         self._commit(lambda s: s.with_record(record))
 
@@ -123,7 +120,7 @@ class StateRecorder:
             attributes=kind.recorded(after),
             dependencies=change.depends_on,
             status=RecordStatus.OK,
-            updated_at=_now(),
+            updated_at=now_iso(),
         )
         self._commit(lambda s: s.with_record(record))
 
@@ -171,7 +168,7 @@ def _replace_attrs(record: ResourceRecord, attributes: Mapping[str, Any]) -> Res
         dependencies=record.dependencies,
         status=record.status,
         created_at=record.created_at,
-        updated_at=_now(),
+        updated_at=now_iso(),
     )
 
 
@@ -189,7 +186,7 @@ def _updated(state: State, step: Step, attributes: Mapping[str, Any]) -> State:
             dependencies=step.change.depends_on or (record.dependencies if record else ()),
             status=RecordStatus.OK,
             created_at=record.created_at if record else None,
-            updated_at=_now(),
+            updated_at=now_iso(),
         )
     )
 

@@ -60,10 +60,11 @@ def validate(
 ) -> None:
     """Check the spec: its shape, variables, references and the files it names."""
     from stackplan import workflow
+    from stackplan.plan.render.reports import validate_summary
 
     spec = options.spec_input(file, var, var_file)
     result = workflow.validate(spec, online=online, cloud=workflow.CloudInput(cloud))
-    typer.echo(result.summary())
+    typer.echo(validate_summary(result.desired, result.online))
 
 
 @app.command()
@@ -162,6 +163,7 @@ def _apply(
     planfile, spec, state, cloud, lock_timeout, plan_options, auto_approve, parallelism, command
 ) -> None:
     from stackplan import workflow
+    from stackplan.plan.render.reports import apply_summary
 
     run = options.run_options(
         spec, command=command, state=state, cloud=cloud, lock_timeout=lock_timeout
@@ -179,7 +181,7 @@ def _apply(
     if outcome.result is None:
         typer.echo(output.render_plan(outcome.plan, "text"))
     else:
-        typer.echo(output.render_summary(outcome.result, outcome.plan.counts()))
+        typer.echo(apply_summary(outcome.result, outcome.plan.counts()))
     if outcome.outputs and outcome.result is not None and not plan_options.destroy:
         typer.echo("\nOutputs:\n" + output.render_outputs(outcome.outputs, as_json=False))
     if outcome.result is not None and outcome.result.interrupted:
@@ -197,6 +199,7 @@ def refresh(
 ) -> None:
     """Update the state from what the cloud holds now."""
     from stackplan import workflow
+    from stackplan.plan.render.reports import refresh_lines
 
     run = options.run_options(
         options.spec_input(file),
@@ -206,12 +209,8 @@ def refresh(
         lock_timeout=lock_timeout,
     )
     result = workflow.refresh_state(run)
-    for address in result.gone:
-        typer.echo(f"{address}: gone from the cloud; removed from the state")
-    for address in result.tainted:
-        typer.echo(f"{address}: in ERROR; tainted (the next apply replaces it)")
-    for address in result.updated:
-        typer.echo(f"{address}: attributes updated from the cloud")
+    for line in refresh_lines(result.gone, result.tainted, result.updated):
+        typer.echo(line)
     typer.echo(f"Refresh complete: {len(result.state.resources)} resources in the state.")
 
 
@@ -224,7 +223,7 @@ def show(
 ) -> None:
     """Show a saved plan, or the resources in the state."""
     from stackplan import workflow
-    from stackplan.stateops import describe_record
+    from stackplan.plan.render.reports import record_text
 
     _check_format(fmt)
     if planfile is not None:
@@ -237,7 +236,7 @@ def show(
     if not records:
         typer.echo("The state is empty.")
     for record in records:
-        typer.echo(f"# {record.address}\n{describe_record(record)}")
+        typer.echo(f"# {record.address}\n{record_text(record)}")
 
 
 @app.command("output")
@@ -273,9 +272,10 @@ def graph(
 ) -> None:
     """Print the spec's dependency graph in Graphviz DOT."""
     from stackplan import workflow
+    from stackplan.plan.render.reports import render_dot
 
     run = options.run_options(options.spec_input(file, var, var_file), command="graph")
-    typer.echo(workflow.dependency_dot(run), nl=False)
+    typer.echo(render_dot(workflow.dependency_graph(run)), nl=False)
 
 
 @app.command("import")
@@ -291,7 +291,7 @@ def import_cmd(
 ) -> None:
     """Take an existing cloud resource under management."""
     from stackplan import workflow
-    from stackplan.addr import Address
+    from stackplan.kinds.registry import parse_address
 
     run = options.run_options(
         options.spec_input(file, var, var_file),
@@ -300,7 +300,7 @@ def import_cmd(
         cloud=cloud,
         lock_timeout=lock_timeout,
     )
-    result = workflow.import_resource(run, Address.parse(address), resource_id)
+    result = workflow.import_resource(run, parse_address(address), resource_id)
     typer.echo(
         f"{result.address}: imported [id={result.id}]. Run `stackplan plan` to compare "
         "it with the spec."

@@ -85,7 +85,7 @@ def run_options(
     cloud: str | None = None,
     lock_timeout: float = 0.0,
 ):  # -> RunOptions (imported lazily)
-    from stackplan.runs import CloudInput, RunOptions
+    from stackplan.workflow import CloudInput, RunOptions
 
     return RunOptions(
         spec=spec,
@@ -100,12 +100,12 @@ def run_options(
 def plan_options(
     targets: list[str] | None, replaces: list[str] | None, destroy: bool, no_refresh: bool
 ):  # -> PlanOptions
-    from stackplan.addr import Address
-    from stackplan.runs import PlanOptions
+    from stackplan.kinds.registry import parse_address
+    from stackplan.workflow import PlanOptions
 
     return PlanOptions(
-        targets=tuple(Address.parse(t) for t in targets or ()),
-        replace=tuple(Address.parse(r) for r in replaces or ()),
+        targets=tuple(parse_address(t) for t in targets or ()),
+        replace=tuple(parse_address(r) for r in replaces or ()),
         destroy=destroy,
         refresh=not no_refresh,
     )

@@ -12,7 +12,6 @@ import typer
 
 if TYPE_CHECKING:
     from stackplan.apply.events import Event
-    from stackplan.apply.executor import ApplyResult
     from stackplan.plan.model import Plan
 
 
@@ -45,31 +44,6 @@ class EventPrinter:
             line = typer.style(line, fg="red")
         with self._lock:
             typer.echo(line)
-
-
-def render_summary(result: ApplyResult, counts: Mapping[str, int]) -> str:
-    if result.interrupted:
-        return (
-            f"Apply interrupted: {len(result.done)} done, {len(result.skipped)} not started. "
-            "The state records everything that was done."
-        )
-    if result.ok:
-        return (
-            f"Apply complete! Resources: {counts['add']} added, {counts['change']} changed, "
-            f"{counts['replace']} replaced, {counts['destroy']} destroyed."
-        )
-    lines = [
-        f"Apply finished with errors: {len(result.done)} done, {len(result.failed)} failed, "
-        f"{len(result.skipped)} skipped."
-    ]
-    lines += [f"  {address}: {message}" for address, message in result.failed]
-    if result.skipped:
-        lines.append("  skipped (a dependency failed): " + ", ".join(map(str, result.skipped)))
-    lines.append(
-        "A server that failed to build is kept as tainted and replaced by the next apply; "
-        "any other failed change is planned again by the next plan."
-    )
-    return "\n".join(lines)
 
 
 def render_outputs(outputs: Mapping[str, Any], as_json: bool) -> str:

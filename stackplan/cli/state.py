@@ -24,11 +24,10 @@ def _run(file: Path, state: Path | None, command: str, lock_timeout: float = 0.0
 def list_(file: options.SpecFile = DEFAULT_SPEC, state: options.StatePath = None) -> None:
     """List the addresses in the state, with their IDs."""
     from stackplan import workflow
-    from stackplan.state.model import RecordStatus
+    from stackplan.plan.render.reports import record_line
 
     for record in workflow.state_list(_run(file, state, "state list")):
-        flag = "" if record.status is RecordStatus.OK else f"  ({record.status.value})"
-        typer.echo(f"{record.address}  {record.id or '-'}{flag}")
+        typer.echo(record_line(record))
 
 
 @state_app.command()
@@ -37,14 +36,11 @@ def show(
 ) -> None:
     """Show one resource's record."""
     from stackplan import workflow
-    from stackplan.addr import Address
-    from stackplan.stateops import describe_record
+    from stackplan.kinds.registry import parse_address
+    from stackplan.plan.render.reports import record_text
 
-    typer.echo(
-        describe_record(
-            workflow.state_show(_run(file, state, "state show"), Address.parse(address))
-        )
-    )
+    record = workflow.state_show(_run(file, state, "state show"), parse_address(address))
+    typer.echo(record_text(record))
 
 
 @state_app.command()
@@ -57,12 +53,12 @@ def rm(
     """Forget a resource: it stays in the cloud. Remove it from the spec too, or the next
     plan finds it again by the stackplan tag on it and adopts it back."""
     from stackplan import workflow
-    from stackplan.addr import Address
+    from stackplan.kinds.registry import kind_of, parse_address
 
-    record = workflow.state_rm(_run(file, state, "state rm", lock_timeout), Address.parse(address))
+    record = workflow.state_rm(_run(file, state, "state rm", lock_timeout), parse_address(address))
     typer.echo(f"Removed {record.address} [id={record.id}] from the state; the cloud keeps it.")
-    if record.kind == "server":
-        # FIXME(no tombstone in the state yet): the server keeps its stackplan tag, which
+    if kind_of(record.kind).marked:
+        # FIXME(no tombstone in the state yet): the resource keeps its stackplan tag, which
         # the diff follows to adopt a lost create; nothing tells it this one was let go.
         typer.echo(
             f"It still carries this stack's stackplan tag: while the spec has "
@@ -81,10 +77,10 @@ def mv(
 ) -> None:
     """Move a resource to another address (after renaming it in the spec)."""
     from stackplan import workflow
-    from stackplan.addr import Address
+    from stackplan.kinds.registry import parse_address
 
     workflow.state_mv(
-        _run(file, state, "state mv", lock_timeout), Address.parse(src), Address.parse(dst)
+        _run(file, state, "state mv", lock_timeout), parse_address(src), parse_address(dst)
     )
     typer.echo(f"Moved {src} to {dst}.")
 
@@ -93,8 +89,9 @@ def mv(
 def pull(file: options.SpecFile = DEFAULT_SPEC, state: options.StatePath = None) -> None:
     """Print the state file."""
     from stackplan import workflow
+    from stackplan.state.file import dump_state
 
-    typer.echo(workflow.state_pull(_run(file, state, "state pull")), nl=False)
+    typer.echo(dump_state(workflow.state_pull(_run(file, state, "state pull"))), nl=False)
 
 
 @state_app.command()

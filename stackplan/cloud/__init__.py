@@ -17,6 +17,7 @@ from stackplan.cloud.compute import (
     Keypair,
     Limits,
     ServerCreate,
+    ServerGroup,
     ServerInfo,
 )
 from stackplan.cloud.config import CloudConfig, load_config
@@ -121,6 +122,7 @@ __all__ = [
     "RetryEvent",
     "Secret",
     "ServerCreate",
+    "ServerGroup",
     "ServerInfo",
     "Session",
     "Token",

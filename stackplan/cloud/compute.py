@@ -1,4 +1,4 @@
-"""Nova (compute v2.1): flavors, servers, keypairs, limits — as typed frozen values.
+"""Nova (compute v2.1): flavors, servers, keypairs, server groups, limits — as typed frozen values.
 
 Wire names (`flavorRef`, `OS-EXT-STS:task_state`, ...) stop here. The microversion is
 negotiated once from the version document: min(the cloud's maximum, ours).
@@ -14,7 +14,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stackplan.cloud.image import Image
-from stackplan.cloud.model import Flavor, Keypair, Limits, ServerCreate, ServerInfo
+from stackplan.cloud.model import (
+    Flavor,
+    Keypair,
+    Limits,
+    ServerCreate,
+    ServerGroup,
+    ServerInfo,
+)
 from stackplan.cloud.pages import pages
 from stackplan.cloud.session import Session
 from stackplan.errors import CloudError
@@ -230,7 +237,10 @@ class ComputeClient:
         late_tags = bool(spec.tags) and not self.at_least(2, 52)
         if spec.tags and not late_tags:
             server["tags"] = list(spec.tags)
-        data = self._call("POST", "servers", body={"server": server}, retry_safe=False)
+        body: dict[str, Any] = {"server": server}
+        if spec.server_group_id:
+            body["os:scheduler_hints"] = {"group": spec.server_group_id}
+        data = self._call("POST", "servers", body=body, retry_safe=False)
         server_id = str(data["server"]["id"])
         if late_tags and self.at_least(2, 26):
             self._call("PUT", f"servers/{server_id}/tags", body={"tags": list(spec.tags)})
@@ -319,6 +329,39 @@ class ComputeClient:
             if not (missing_ok and exc.status == 404):
                 raise
 
+    # -- server groups ---------------------------------------------------------------------
+
+    def list_server_groups(self) -> tuple[ServerGroup, ...]:
+        """The project's server groups (all pages)."""
+        return tuple(_server_group(g) for g in self._pages("os-server-groups", "server_groups"))
+
+    def get_server_group(self, group_id: str) -> ServerGroup:
+        return _server_group(self._call("GET", f"os-server-groups/{group_id}")["server_group"])
+
+    def create_server_group(
+        self, name: str, policy: str, rules: Mapping[str, Any] | None = None
+    ) -> ServerGroup:
+        """A new group; `rules` need 2.64, where `policy` became one word (was `policies`)."""
+        group: dict[str, Any] = {"name": name}
+        if self.at_least(2, 64):
+            group["policy"] = policy
+            if rules:
+                group["rules"] = dict(rules)
+        elif rules:
+            raise CloudError(
+                f"server group rules need compute API microversion 2.64; this cloud offers "
+                f"{_vstr(self.microversion or (2, 1))}",
+                hint="remove the rules from the server group",
+            )
+        else:
+            group["policies"] = [policy]
+        body = {"server_group": group}
+        data = self._call("POST", "os-server-groups", body=body, retry_safe=False)
+        return _server_group(data["server_group"])
+
+    def delete_server_group(self, group_id: str) -> None:
+        self._call("DELETE", f"os-server-groups/{group_id}")
+
     def get_limits(self) -> Limits:
         absolute = self._call("GET", "limits")["limits"]["absolute"]
         return Limits(
@@ -328,6 +371,9 @@ class ComputeClient:
             cores_used=int(absolute.get("totalCoresUsed", 0)),
             max_ram=int(absolute.get("maxTotalRAMSize", -1)),
             ram_used=int(absolute.get("totalRAMUsed", 0)),
+            max_server_groups=int(absolute.get("maxServerGroups", -1)),
+            server_groups_used=int(absolute.get("totalServerGroupsUsed", 0)),
+            max_server_group_members=int(absolute.get("maxServerGroupMembers", -1)),
         )
 
     # -- mapping wire → values -----------------------------------------------------------
@@ -393,6 +439,17 @@ def _proxy_image(data: Mapping[str, Any]) -> Image:
         min_disk=int(data.get("minDisk") or 0),
         min_ram=int(data.get("minRam") or 0),
         size=data.get("OS-EXT-IMG-SIZE:size"),
+    )
+
+
+def _server_group(data: Mapping[str, Any]) -> ServerGroup:
+    policy = data.get("policy") or next(iter(data.get("policies") or []), "")
+    return ServerGroup(
+        id=str(data["id"]),
+        name=str(data.get("name", "")),
+        policy=str(policy),
+        rules=frozen_map(data.get("rules") or {}),
+        members=tuple(str(m) for m in data.get("members") or ()),
     )
 
 

@@ -1,4 +1,4 @@
-"""What Nova answers, as frozen values: flavors, servers, keypairs, limits.
+"""What Nova answers, as frozen values: flavors, servers, keypairs, server groups, limits.
 
 Plain data with no wire names; `compute.py` maps the API's JSON onto these.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from stackplan.frozen import frozen_map
 
@@ -62,6 +63,7 @@ class ServerCreate:
     availability_zone: str | None = None
     tags: tuple[str, ...] = ()
     networks: str | tuple[Mapping[str, str], ...] = "auto"  # "auto", "none" or [{"uuid"}]
+    server_group_id: str | None = None  # sent as the scheduler hint `group`
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +84,17 @@ class Limits:
     cores_used: int
     max_ram: int  # MiB
     ram_used: int
+    max_server_groups: int = -1
+    server_groups_used: int = 0
+    max_server_group_members: int = -1
+
+
+@dataclass(frozen=True, slots=True)
+class ServerGroup:
+    """A Nova server group; `policy` is one word whatever the microversion said."""
+
+    id: str
+    name: str
+    policy: str
+    rules: Mapping[str, Any] = field(default_factory=lambda: frozen_map({}))
+    members: tuple[str, ...] = ()  # server IDs

@@ -1,26 +1,35 @@
 """The interface every resource kind implements, and the values it exchanges.
 
-A kind knows its attributes (which update in place, which force a replacement) and how
-to read many, create, update and delete through a cloud client passed in. The diff uses
-only the pure parts (`effects`); refresh and apply call the rest.
+A kind owns both halves of itself (DESIGN.md "Pipeline"): the spec half (section, schema
+fragment, the kinds its fields name, how one entry expands, the names it resolves, display)
+and the cloud half (read many, create, update, delete, poll, its statuses, its marker, what
+a field change costs, its quota usage). The generic rooms ask a kind; they never test its
+name. `Kind` gives the defaults, so a kind states only what is its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+import threading
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from stackplan.frozen import frozen_map
 
+if TYPE_CHECKING:
+    from stackplan.spec.expand import Entry
+    from stackplan.state.model import ResourceRecord
+
+T = TypeVar("T")
+
 
 class Effect(Enum):
-    """What a change to one attribute costs."""
+    """What a change to one attribute costs, as the kind decides from before and after."""
 
     UPDATE = "update"  # in place, nothing restarts
-    RESIZE = "resize"  # in place, the server reboots and keeps its ID
-    REBUILD = "rebuild"  # replace, unless the spec opts into a rebuild (root disk wiped)
+    RESIZE = "resize"  # in place, the resource restarts and keeps its ID
+    REBUILD = "rebuild"  # in place, its disk wiped (a server whose spec opts into rebuilds)
     REPLACE = "replace"  # a new resource
 
 
@@ -33,22 +42,22 @@ class Marker:
     token: str  # unique per create attempt
 
 
-GONE = "GONE"  # the status an Await uses for "no longer listed" (a finished delete)
+GONE = "GONE"  # the status of a resource the cloud no longer lists (a finished delete)
 
 
 @dataclass(frozen=True, slots=True)
 class Await:
     """An operation the cloud finishes later: wait until the resource reaches `until`.
 
-    The executor polls every awaited resource with one list call per interval, holding no
-    parallelism slot. `then` runs once `until` is reached and may ask for another wait
-    (a resize waits for VERIFY_RESIZE, confirms, then waits for ACTIVE).
+    The executor polls every awaited resource with one list call per kind per interval,
+    holding no parallelism slot. `then` runs once `until` is reached and may ask for
+    another wait (a resize waits for its confirmation, confirms, then waits again).
     """
 
     resource_id: str
     until: frozenset[str]
     then: Callable[[], Await | None] | None = None
-    verb: str = "creating"  # for progress lines: "still creating [10s]"
+    verb: str = "still creating"  # for progress lines: "still creating [10s]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +67,14 @@ class ObservedResource:
     kind: str
     id: str
     attrs: Mapping[str, Any] = field(default_factory=frozen_map)
-    status: str = ""  # the cloud's status (ACTIVE, BUILD, ERROR, ...); "" for kinds without one
-    fault: str | None = None
+    status: str = ""  # the cloud's own word, or GONE; "" for kinds without one
+    fault: str | None = None  # the cloud's message when it failed
     marker: Marker | None = None  # stackplan's marker found on it, if any
+    failed: bool = False  # the kind's failed statuses (a server in ERROR, a volume in error)
 
     @property
-    def failed(self) -> bool:
-        return self.status == "ERROR"
+    def gone(self) -> bool:
+        return self.status == GONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,54 +95,198 @@ class Observed:
             if r.marker and r.marker.lineage == lineage and r.marker.address == address
         )
 
+    def of_kind(self, kind: str) -> tuple[ObservedResource, ...]:
+        return tuple(r for r in self.by_id.values() if r.kind == kind)
 
-class Kind(Protocol):
-    """A resource kind. Stateless: every call gets the cloud client it works with."""
 
-    name: ClassVar[str]
-    # Attributes the diff compares and what changing each one does; others are display-only.
-    effects: ClassVar[Mapping[str, Effect]]
-    # True when a create returns before the resource is usable (servers build).
-    settles: ClassVar[bool]
-    # Attributes the cloud assigns once the resource is up (an IP), kept in the state.
-    reported: ClassVar[tuple[str, ...]]
+@dataclass(frozen=True, slots=True)
+class RefField:
+    """A spec field naming another kind's resource, and the attribute its value goes to."""
+
+    kind: str  # the kind it names: "keypair"
+    attr: str  # the desired attribute that holds the reference: "key_name"
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A quantity the project's quota counts and the plan's resource delta shows."""
+
+    name: str  # "ram_mb": the key of a kind's usage and of the cloud's limits
+    quota_label: str = ""  # how a quota problem names it ("RAM"); "" when no quota counts it
+    unit: str = ""  # after a number in a quota problem (" MB")
+    delta_label: str = ""  # in the delta line ("MB RAM"); "" when the delta leaves it out
+    delta_singular: str = ""  # the delta label for exactly one ("vCPU")
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """One quota of the project: its maximum (-1: unlimited) and what is in use."""
+
+    max: int
+    used: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Named:
+    """A cloud resource a spec may name: what a reference to it resolves to (`ref`)."""
+
+    id: str
+    name: str | None
+    ref: str  # the value a referencing field takes: the ID, or the name for keypairs
+    note: str = ""  # shown beside the ID when several share a name
+
+
+class Reads:
+    """The cloud's listings of one run, each fetched once and shared by every kind (the
+    resolver, refresh and the quota check all read flavors, keypairs, limits...)."""
+
+    def __init__(self, cloud: Any, known: Mapping[str, Any] | None = None) -> None:
+        self.cloud = cloud  # None in pure runs: `known` holds every listing then
+        self._lock = threading.Lock()
+        self._values: dict[str, Any] = dict(known or {})
+
+    def get(self, key: str, fetch: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+        value = fetch()  # outside the lock: two kinds may fetch different lists at once
+        with self._lock:
+            return self._values.setdefault(key, value)
+
+
+class ResolveContext(Protocol):
+    """What a kind's `resolve` may use: the run's reads and a place to report problems."""
+
+    reads: Reads
+
+    def problem(self, field: str, message: str, hint: str = "") -> None: ...
+
+
+class Kind:
+    """A resource kind. Stateless: every call gets the cloud client it works with.
+
+    Class attributes describe it; methods have defaults where most kinds agree.
+    """
+
+    # -- identity and the spec half ---------------------------------------------------------
+    name: ClassVar[str]  # the address prefix: `server` in server.web[0]
+    section: ClassVar[str]  # the spec's top-level section: `servers`
+    noun: ClassVar[str] = ""  # in messages, when the name is not English ("server group")
+    # JSON Schema of one entry of the section; count, depends_on, lifecycle are added.
+    schema: ClassVar[Mapping[str, Any]] = {"type": "object"}
+    schema_defs: ClassVar[Mapping[str, Any]] = {}  # $defs the fragment refers to
+    # The smallest valid entry, for documentation and for tests that walk every kind.
+    example: ClassVar[Mapping[str, Any]] = {}
+    # Spec fields that name a resource of another kind. The spec's own resource of that
+    # name is a dependency; else the cloud's is looked up by name.
+    references: ClassVar[Mapping[str, RefField]] = {}
+    # Attributes `${KIND.NAME.ATTR}` may read once the resource exists.
+    reference_attrs: ClassVar[tuple[str, ...]] = ("id", "name")
+    ref_attr: ClassVar[str] = "id"  # the attribute a field naming this kind takes
+    # lifecycle.ignore_changes: spec field -> the attribute it stands for.
+    ignorable: ClassVar[Mapping[str, str]] = {}
+
+    # -- comparing and showing --------------------------------------------------------------
+    # Attributes the diff compares, each with what changing it costs by default.
+    effects: ClassVar[Mapping[str, Effect]] = {}
+    # Display companions of an ID attribute: stale once the cloud reports another ID.
+    companions: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    # An ID shown with the name it resolved from: attribute -> (label, name attribute).
+    display: ClassVar[Mapping[str, tuple[str, str]]] = {}
+    folded: ClassVar[frozenset[str]] = frozenset()  # attributes the plan never lists
     # Attributes the cloud picks when the spec leaves them out (an availability zone): a
     # spec without one accepts the cloud's choice, so whatever it chose is never a change.
-    cloud_chosen: ClassVar[frozenset[str]]
+    cloud_chosen: ClassVar[frozenset[str]] = frozenset()
+    # Attributes the cloud assigns once the resource is up (an IP), kept in the state.
+    reported: ClassVar[tuple[str, ...]] = ()
+
+    # -- the cloud half -----------------------------------------------------------------------
+    settles: ClassVar[bool] = False  # a create returns before the resource is usable
+    ready: ClassVar[frozenset[str]] = frozenset()  # the statuses a settling create awaits
+    # Whether the cloud has a place for stackplan's marker (metadata, tags). A kind without
+    # one records its intent before a create and never takes a namesake for its own.
+    marked: ClassVar[bool] = True
+    measures: ClassVar[tuple[Measure, ...]] = ()  # what its usage counts
+
+    @property
+    def label(self) -> str:
+        return self.noun or self.name
+
+    def expand(self, entry: Entry) -> Mapping[str, Any]:
+        """The desired attributes of one instance of a spec entry (problems go to `entry`)."""
+        raise NotImplementedError
+
+    def resolve(self, attrs: Mapping[str, Any], ctx: ResolveContext) -> Mapping[str, Any]:
+        """`attrs` with the names only this kind looks up turned into IDs (a server's image
+        and flavor). References to other kinds are resolved before, by the resolver."""
+        return attrs
 
     def recorded(self, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
         """The attributes compared and kept in state for desired `attrs` (pure): bulky or
         sensitive values are replaced by their digests."""
-        ...
+        return dict(attrs)
 
-    def read_many(self, cloud: Any, ids: Collection[str], lineage: str) -> list[ObservedResource]:
-        """Every resource of this kind with one of `ids` or this lineage's marker, in few calls."""
-        ...
+    def effect(self, field: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> Effect:
+        """What changing `field` from `before` to `after` (whole attribute maps) costs."""
+        return self.effects[field]
+
+    def usage(self, attrs: Mapping[str, Any]) -> Mapping[str, int]:
+        """What one resource with `attrs` counts against the quota, by measure name."""
+        return {}
+
+    def limits(self, reads: Reads) -> Mapping[str, Limit]:
+        """The project's quota for this kind's measures."""
+        return {}
+
+    def lookup(self, reads: Reads) -> Sequence[Named]:
+        """Every cloud resource of this kind a spec may name (for references by name)."""
+        raise NotImplementedError(f"a {self.label} cannot be named from the cloud")
+
+    def read_many(
+        self, reads: Reads, records: Sequence[ResourceRecord], lineage: str
+    ) -> list[ObservedResource]:
+        """The resources behind `records` and those carrying this lineage's marker, in a few
+        list calls (never one per resource)."""
+        raise NotImplementedError
+
+    def intent(self, cloud: Any, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
+        """What the state records before a create besides the marker's token, so that a
+        create whose answer was lost is found again (a kind without a marker notes the
+        namesakes that already exist)."""
+        return {}
 
     def create(self, cloud: Any, attrs: Mapping[str, Any], marker: Marker) -> str:
         """Send the create; return the new ID without waiting for it to settle (the
-        executor awaits ACTIVE for kinds that settle)."""
-        ...
+        executor awaits `ready` for kinds that settle)."""
+        raise NotImplementedError
 
     def update(
         self, cloud: Any, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
     ) -> Await | None:
-        """Change in place what differs between before and after (including a resize)."""
-        ...
-
-    def rebuild(self, cloud: Any, resource_id: str, after: Mapping[str, Any]) -> Await | None:
-        """Rebuild in place (servers only): new image, same ID, root disk wiped."""
-        ...
+        """Change in place what differs between before and after."""
+        return None
 
     def delete(self, cloud: Any, resource_id: str) -> Await | None:
         """Ask for the delete; an Await until GONE where the cloud deletes later."""
-        ...
+        raise NotImplementedError
 
     def poll(self, cloud: Any, ids: Collection[str], since: str) -> dict[str, ObservedResource]:
         """The awaited resources among those changed since `since` (ISO time), in one call.
-        A deleted one is reported with status GONE (or is absent)."""
-        ...
+        A deleted one is reported as GONE, or is absent."""
+        return {}
 
-    def find_by_marker(self, cloud: Any, marker: Marker) -> ObservedResource | None:
-        """The resource a possibly-lost create made, found by its marker, or None."""
-        ...
+    def find_created(
+        self, cloud: Any, marker: Marker, intent: Mapping[str, Any], attrs: Mapping[str, Any]
+    ) -> ObservedResource | None:
+        """The resource a possibly-lost create made (by its marker, or for a kind without
+        one, by what `intent` noted), or None."""
+        return None
+
+
+@runtime_checkable
+class Rebuildable(Protocol):
+    """A kind that can rebuild in place (a server onto a new image: same ID, disk wiped)."""
+
+    def rebuild(
+        self, cloud: Any, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> Await | None: ...

@@ -1,44 +1,83 @@
 """The keypair kind: Nova keypairs imported from a public key; a new key replaces.
 
-Keypairs are named, not numbered: the name is the ID. They have no metadata to carry a
-marker, so a create whose answer was lost shows up as a 409 on the next try, and a key
-of that name with the same public key is taken as ours.
+Keypairs are named, not numbered: the name is the ID, and what a server's `key_pair`
+takes. They have no metadata to carry a marker, so a create whose answer was lost shows up
+as a 409 on the next try, and a key of that name with the same public key is taken as ours.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import base64
+import binascii
+import re
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from stackplan.errors import CloudError
-from stackplan.kinds.base import Await, Effect, Marker, ObservedResource
+from stackplan.kinds.base import Await, Effect, Kind, Marker, Named, ObservedResource, Reads
 
 if TYPE_CHECKING:
     from stackplan.cloud import Cloud, Keypair
+    from stackplan.spec.expand import Entry
+    from stackplan.state.model import ResourceRecord
+
+_KEY_TYPES = ("ssh-rsa", "ssh-ed25519", "ssh-dss", "sk-ssh-ed25519@openssh.com")
+_PUBLIC_KEY = re.compile(r"^(?P<type>[a-z0-9@.-]+)\s+(?P<blob>[A-Za-z0-9+/]+={0,2})(?:\s+.*)?$")
 
 
-class KeypairKind:
+class KeypairKind(Kind):
     name: ClassVar[str] = "keypair"
-    settles: ClassVar[bool] = False
-    reported: ClassVar[tuple[str, ...]] = ()
-    cloud_chosen: ClassVar[frozenset[str]] = frozenset()
+    section: ClassVar[str] = "keypairs"
+    schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "properties": {
+            "name": {"$ref": "#/$defs/cloudName"},
+            "public_key": {"type": "string", "minLength": 1},
+            "public_key_file": {"type": "string", "minLength": 1},
+        },
+        "oneOf": [{"required": ["public_key"]}, {"required": ["public_key_file"]}],
+        "x-messages": {"oneOf": "give exactly one of public_key or public_key_file"},
+    }
+    example: ClassVar[Mapping[str, Any]] = {
+        "public_key": "ssh-ed25519 "
+        "AAAAC3NzaC1lZDI1NTE5AAAAIBvj1N1A2zCzQYTlVsF2NXHtb4CkHF3cqnGdPGNk8RqS"
+    }
+    reference_attrs: ClassVar[tuple[str, ...]] = ("id", "name", "fingerprint", "public_key")
+    ref_attr: ClassVar[str] = "name"
+    ignorable: ClassVar[Mapping[str, str]] = {
+        "name": "name",
+        "public_key": "public_key",
+        "public_key_file": "public_key",
+    }
     effects: ClassVar[Mapping[str, Effect]] = {
         "name": Effect.REPLACE,
         "public_key": Effect.REPLACE,
     }
+    marked: ClassVar[bool] = False
 
-    def recorded(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(attrs)
+    # -- the spec half --------------------------------------------------------------------
 
-    def read_many(self, cloud: Cloud, ids: Collection[str], lineage: str) -> list[ObservedResource]:
-        wanted = set(ids)
-        return [_observed(k) for k in cloud.compute.list_keypairs() if k.name in wanted]
+    def expand(self, entry: Entry) -> dict[str, Any]:
+        if entry.has("public_key"):
+            field, key = "public_key", entry.value("public_key")
+        else:
+            field, key = "public_key_file", entry.read_file("public_key_file")
+        if isinstance(key, str) and (problem := public_key_problem(key)):
+            entry.problem(field, problem)
+        return {"name": entry.cloud_name(), "public_key": (key or "").strip()}
 
-    def poll(self, cloud: Cloud, ids: Collection[str], since: str) -> dict[str, ObservedResource]:
-        return {}  # keypairs are usable as soon as the create answers
+    def lookup(self, reads: Reads) -> list[Named]:
+        return [Named(k.name, k.name, k.name) for k in _keypairs(reads)]
 
-    def find_by_marker(self, cloud: Cloud, marker: Marker) -> ObservedResource | None:
-        return None
+    # -- the cloud half -------------------------------------------------------------------
+
+    def read_many(
+        self, reads: Reads, records: Sequence[ResourceRecord], lineage: str
+    ) -> list[ObservedResource]:
+        wanted = {r.id for r in records if r.id}
+        if not wanted:
+            return []
+        return [_observed(k) for k in _keypairs(reads) if k.name in wanted]
 
     def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> str:
         name, public_key = attrs["name"], attrs["public_key"]
@@ -57,19 +96,37 @@ class KeypairKind:
                 ) from exc
             return existing.name  # ours, from a run whose answer was lost
 
-    def update(
-        self, cloud: Cloud, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
-    ) -> Await | None:
-        return None  # nothing updates in place: every change replaces
-
-    def rebuild(self, cloud: Cloud, resource_id: str, after: Mapping[str, Any]) -> Await | None:
-        return None
-
     def delete(self, cloud: Cloud, resource_id: str) -> Await | None:
         cloud.compute.delete_keypair(resource_id)
         return None
 
 
+def _keypairs(reads: Reads) -> tuple[Keypair, ...]:
+    return reads.get("compute.keypairs", lambda: reads.cloud.compute.list_keypairs())
+
+
 def _observed(keypair: Keypair) -> ObservedResource:
     attrs = {"name": keypair.name, "public_key": keypair.public_key.strip()}
     return ObservedResource("keypair", keypair.name, attrs)
+
+
+def public_key_problem(text: str) -> str | None:
+    """Why `text` is not an OpenSSH public key line, or None if it looks like one."""
+    line = text.strip()
+    if "PRIVATE KEY" in line:
+        return "this is a private key; give the public key (the .pub file) instead"
+    match = _PUBLIC_KEY.match(line)
+    if not match or "\n" in line or not _known_type(match["type"]):
+        return "does not look like an OpenSSH public key (ssh-rsa, ssh-ed25519, ecdsa-sha2-*)"
+    try:
+        blob = base64.b64decode(match["blob"], validate=True)
+    except (binascii.Error, ValueError):
+        return "the key's base64 part is damaged"
+    # The blob starts with its own type as a length-prefixed string: catch pasted garbage.
+    if blob[4 : 4 + len(match["type"])] != match["type"].encode():
+        return f"the key's data does not match its type {match['type']!r}"
+    return None
+
+
+def _known_type(key_type: str) -> bool:
+    return key_type in _KEY_TYPES or key_type.startswith(("ecdsa-sha2-", "sk-ecdsa-sha2-"))

@@ -1,44 +1,221 @@
 """The server kind: Nova servers, compared on resolved IDs, built, resized, rebuilt.
 
-The pure half (effects, recorded attributes) is what the diff uses; the cloud half is
-called by refresh and apply with a connected `stackplan.cloud.Cloud`.
+Desired attributes, as `expand` makes them (image and flavor before `resolve`):
+    name                 the server's name in the cloud
+    image                {"id"} | {"name", "most_recent"}  -> image_id, image_name
+    flavor               {"id"} | {"name"}                 -> flavor_id, flavor_name, sizes
+    key_name             a keypair's name (`${keypair.K.name}` for the spec's own)
+    server_group_id      a server group's ID (`${server_group.G.id}` for the spec's own)
+    security_groups      sorted names; ["default"] when the spec says nothing
+    metadata             strings; may hold ${...} references, filled at apply
+    user_data            the text (state and plans keep its digest, user_data_sha256)
+    availability_zone    None: the cloud chooses
+    image_update         "replace" | "rebuild": what an image change does
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from stackplan.kinds.base import GONE, Await, Effect, Marker, ObservedResource
+from stackplan.kinds.base import (
+    GONE,
+    Await,
+    Effect,
+    Kind,
+    Limit,
+    Marker,
+    Measure,
+    ObservedResource,
+    Reads,
+    RefField,
+    ResolveContext,
+)
+from stackplan.kinds.server_images import check_fit, find_flavor, find_image
 
 if TYPE_CHECKING:
     from stackplan.cloud import Cloud, ServerInfo
+    from stackplan.spec.expand import Entry
+    from stackplan.state.model import ResourceRecord
 
 # Server metadata stackplan writes so that a create whose answer was lost is found again.
 MARK_LINEAGE, MARK_ADDRESS, MARK_TOKEN = "stackplan:lineage", "stackplan:address", "stackplan:token"
 _MARKS = (MARK_LINEAGE, MARK_ADDRESS, MARK_TOKEN)
+NOVA_USER_DATA_LIMIT = 65535  # bytes, once base64-encoded (Nova's API limit)
+_READY = frozenset({"ACTIVE"})
+
+_SCHEMA: Mapping[str, Any] = {
+    "type": "object",
+    "required": ["image", "flavor"],
+    "properties": {
+        "name": {"$ref": "#/$defs/cloudName"},
+        "image": {"$ref": "#/$defs/image"},
+        "flavor": {"$ref": "#/$defs/flavor"},
+        "key_pair": {"$ref": "#/$defs/ref"},
+        "server_group": {"$ref": "#/$defs/ref"},
+        "security_groups": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "metadata": {"$ref": "#/$defs/metadata"},
+        "user_data": {"type": "string"},
+        "user_data_file": {"type": "string", "minLength": 1},
+        "availability_zone": {"type": "string", "minLength": 1},
+        "image_update": {"enum": ["replace", "rebuild"]},
+    },
+    "not": {"required": ["user_data", "user_data_file"]},
+    "x-messages": {"not": "give user_data or user_data_file, not both"},
+}
+_DEFS: Mapping[str, Any] = {
+    "image": {
+        "type": ["string", "object"],
+        "minLength": 1,
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "minLength": 1},
+            "name": {"type": "string", "minLength": 1},
+            "most_recent": {"type": "boolean"},
+        },
+        "x-messages": {
+            "type": "must be an image name, {id: ...} or {name: ..., most_recent: true}"
+        },
+        "if": {"type": "object"},
+        "then": {
+            "oneOf": [{"required": ["id"]}, {"required": ["name"]}],
+            "dependentRequired": {"most_recent": ["name"]},
+            "x-messages": {
+                "oneOf": "give exactly one of id or name",
+                "dependentRequired": "most_recent goes with name, not id",
+            },
+        },
+    },
+    "flavor": {
+        "type": ["string", "object"],
+        "minLength": 1,
+        "additionalProperties": False,
+        "properties": {"id": {"type": "string", "minLength": 1}},
+        "x-messages": {"type": "must be a flavor name or {id: ...}"},
+        "if": {"type": "object"},
+        "then": {"required": ["id"]},
+    },
+}
 
 
 def user_data_digest(user_data: str | None) -> str | None:
     return hashlib.sha256(user_data.encode()).hexdigest() if user_data is not None else None
 
 
-class ServerKind:
+def user_data_problem(text: str) -> str | None:
+    """Why Nova would refuse `text` as user data, or None."""
+    size = len(base64.b64encode(text.encode("utf-8")))
+    if size > NOVA_USER_DATA_LIMIT:
+        return (
+            f"user data is {size} bytes once base64-encoded; Nova accepts at most "
+            f"{NOVA_USER_DATA_LIMIT}"
+        )
+    return None
+
+
+class ServerKind(Kind):
     name: ClassVar[str] = "server"
-    settles: ClassVar[bool] = True
-    reported: ClassVar[tuple[str, ...]] = ("access_ip_v4",)
-    cloud_chosen: ClassVar[frozenset[str]] = frozenset({"availability_zone"})
+    section: ClassVar[str] = "servers"
+    schema: ClassVar[Mapping[str, Any]] = _SCHEMA
+    schema_defs: ClassVar[Mapping[str, Any]] = _DEFS
+    example: ClassVar[Mapping[str, Any]] = {"image": "cirros", "flavor": "m1.tiny"}
+    references: ClassVar[Mapping[str, RefField]] = {
+        "key_pair": RefField("keypair", "key_name"),
+        "server_group": RefField("server_group", "server_group_id"),
+    }
+    reference_attrs: ClassVar[tuple[str, ...]] = (
+        "id",
+        "name",
+        "access_ip_v4",
+        "access_ip_v6",
+        "status",
+        "image_id",
+        "flavor_id",
+        "key_name",
+        "availability_zone",
+    )
+    ignorable: ClassVar[Mapping[str, str]] = {
+        "name": "name",
+        "image": "image_id",
+        "flavor": "flavor_id",
+        "key_pair": "key_name",
+        "server_group": "server_group_id",
+        "security_groups": "security_groups",
+        "metadata": "metadata",
+        "user_data": "user_data_sha256",
+        "availability_zone": "availability_zone",
+    }
     effects: ClassVar[Mapping[str, Effect]] = {
         "name": Effect.UPDATE,
         "metadata": Effect.UPDATE,
         "security_groups": Effect.UPDATE,
         "flavor_id": Effect.RESIZE,
-        "image_id": Effect.REBUILD,
+        "image_id": Effect.REPLACE,  # or REBUILD, when the spec opts in (see `effect`)
         "key_name": Effect.REPLACE,
+        "server_group_id": Effect.REPLACE,
         "user_data_sha256": Effect.REPLACE,
         "availability_zone": Effect.REPLACE,
     }
+    companions: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "image_id": ("image_name",),
+        "flavor_id": ("flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk"),
+    }
+    display: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "image_id": ("image", "image_name"),
+        "flavor_id": ("flavor", "flavor_name"),
+    }
+    folded: ClassVar[frozenset[str]] = frozenset(
+        {"image_name", "flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk", "image_update"}
+    )
+    cloud_chosen: ClassVar[frozenset[str]] = frozenset({"availability_zone"})
+    reported: ClassVar[tuple[str, ...]] = ("access_ip_v4",)
+    settles: ClassVar[bool] = True
+    ready: ClassVar[frozenset[str]] = _READY
+    measures: ClassVar[tuple[Measure, ...]] = (
+        Measure("instances", quota_label="instances"),
+        Measure("vcpus", quota_label="cores", delta_label="vCPUs", delta_singular="vCPU"),
+        Measure("ram_mb", quota_label="RAM", unit=" MB", delta_label="MB RAM"),
+        Measure("disk_gb", delta_label="GB disk"),
+    )
+
+    # -- the spec half --------------------------------------------------------------------
+
+    def expand(self, entry: Entry) -> dict[str, Any]:
+        groups = entry.value("security_groups")
+        return {
+            "name": entry.cloud_name(),
+            "image": _image(entry.value("image")),
+            "flavor": _flavor(entry.value("flavor")),
+            "key_name": entry.reference("key_pair"),
+            "server_group_id": entry.reference("server_group"),
+            "security_groups": ["default"] if groups is None else sorted(set(groups)),
+            "metadata": entry.metadata(),
+            "user_data": _user_data(entry),
+            "availability_zone": entry.value("availability_zone"),
+            "image_update": entry.raw.get("image_update", "replace"),
+        }
+
+    def resolve(self, attrs: Mapping[str, Any], ctx: ResolveContext) -> Mapping[str, Any]:
+        if "image" not in attrs and "flavor" not in attrs:
+            return attrs  # resolved before (a saved plan, an import)
+        image = find_image(ctx, attrs.get("image") or {})
+        flavor = find_flavor(ctx, attrs.get("flavor") or {})
+        if image is None or flavor is None:
+            return attrs
+        check_fit(ctx, image, flavor)
+        out = {k: v for k, v in attrs.items() if k not in ("image", "flavor")}
+        out.update(
+            image_id=image.id,
+            image_name=image.name,
+            flavor_id=flavor.id,
+            flavor_name=flavor.name,
+            flavor_vcpus=flavor.vcpus,
+            flavor_ram=flavor.ram,
+            flavor_disk=flavor.disk,
+        )
+        return out
 
     def recorded(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         # The user data itself can be large and hold credentials: state keeps its digest.
@@ -46,14 +223,36 @@ class ServerKind:
         out["user_data_sha256"] = user_data_digest(attrs.get("user_data"))
         return out
 
+    def effect(self, field: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> Effect:
+        if field == "image_id" and after.get("image_update") == "rebuild":
+            return Effect.REBUILD
+        return self.effects[field]
+
+    def usage(self, attrs: Mapping[str, Any]) -> dict[str, int]:
+        sizes = {"vcpus": "flavor_vcpus", "ram_mb": "flavor_ram", "disk_gb": "flavor_disk"}
+        if not any(key in attrs for key in sizes.values()):
+            return {}  # not resolved: nothing is known of its size
+        used = {name: _int(attrs.get(key)) for name, key in sizes.items()}
+        return {"instances": 1, **used}
+
+    def limits(self, reads: Reads) -> dict[str, Limit]:
+        limits = _compute_limits(reads)
+        return {
+            "instances": Limit(limits.max_instances, limits.instances_used),
+            "vcpus": Limit(limits.max_cores, limits.cores_used),
+            "ram_mb": Limit(limits.max_ram, limits.ram_used),
+        }
+
     # -- reading ------------------------------------------------------------------------
 
-    def read_many(self, cloud: Cloud, ids: Collection[str], lineage: str) -> list[ObservedResource]:
+    def read_many(
+        self, reads: Reads, records: Sequence[ResourceRecord], lineage: str
+    ) -> list[ObservedResource]:
         # One paginated listing of the project: cheaper than a GET per server, and it also
         # finds servers whose create answer never reached the state (by their marker).
-        wanted = set(ids)
+        wanted = {r.id for r in records if r.id}
         found = []
-        for server in cloud.compute.list_servers():
+        for server in reads.get("compute.servers", lambda: reads.cloud.compute.list_servers()):
             observed = _observed(server)
             mine = observed.marker is not None and observed.marker.lineage == lineage
             if server.id in wanted or mine:
@@ -68,7 +267,9 @@ class ServerKind:
             if s.id in wanted
         }
 
-    def find_by_marker(self, cloud: Cloud, marker: Marker) -> ObservedResource | None:
+    def find_created(
+        self, cloud: Cloud, marker: Marker, intent: Mapping[str, Any], attrs: Mapping[str, Any]
+    ) -> ObservedResource | None:
         for server in cloud.compute.list_servers():
             if server.metadata.get(MARK_TOKEN) == marker.token and server.status != "DELETED":
                 return _observed(server)
@@ -93,6 +294,7 @@ class ServerKind:
                 metadata=metadata,
                 user_data=attrs.get("user_data"),
                 availability_zone=attrs.get("availability_zone"),
+                server_group_id=attrs.get("server_group_id"),
             )
         )
 
@@ -121,18 +323,59 @@ class ServerKind:
 
             def confirm() -> Await:
                 compute.confirm_resize(resource_id)
-                return Await(resource_id, frozenset({"ACTIVE"}), verb="still resizing")
+                return Await(resource_id, _READY, verb="still resizing")
 
             return Await(resource_id, frozenset({"VERIFY_RESIZE"}), confirm, "still resizing")
         return None
 
-    def rebuild(self, cloud: Cloud, resource_id: str, after: Mapping[str, Any]) -> Await | None:
+    def rebuild(
+        self, cloud: Cloud, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> Await | None:
+        """Rebuild onto the new image, then change in place whatever else differs."""
         cloud.compute.rebuild(resource_id, after["image_id"])
-        return Await(resource_id, frozenset({"ACTIVE"}), verb="still rebuilding")
+        rebuilt = dict(before, image_id=after.get("image_id"))
+
+        def then() -> Await | None:
+            return self.update(cloud, resource_id, rebuilt, {**before, **after})
+
+        return Await(resource_id, _READY, then, "still rebuilding")
 
     def delete(self, cloud: Cloud, resource_id: str) -> Await | None:
         cloud.compute.delete_server(resource_id)
         return Await(resource_id, frozenset({GONE}), verb="still destroying")
+
+
+def _compute_limits(reads: Reads) -> Any:
+    return reads.get("compute.limits", lambda: reads.cloud.compute.get_limits())
+
+
+def _image(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"name": value, "most_recent": False}
+    if "id" in value:
+        return {"id": value["id"]}
+    return {"name": value["name"], "most_recent": bool(value.get("most_recent", False))}
+
+
+def _flavor(value: Any) -> dict[str, str]:
+    return {"name": value} if isinstance(value, str) else {"id": value["id"]}
+
+
+def _user_data(entry: Entry) -> str | None:
+    if entry.has("user_data"):
+        field, text = "user_data", entry.with_refs("user_data")
+    elif entry.has("user_data_file"):
+        # The file's text is taken as it is: cloud-init scripts use ${...} themselves.
+        field, text = "user_data_file", entry.read_file("user_data_file")
+    else:
+        return None
+    if isinstance(text, str) and (problem := user_data_problem(text)):
+        entry.problem(field, problem)
+    return text
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _observed(server: ServerInfo) -> ObservedResource:
@@ -156,10 +399,12 @@ def _observed(server: ServerInfo) -> ObservedResource:
     if server.availability_zone is not None:
         attrs["availability_zone"] = server.availability_zone
     # A status with a task still running (ACTIVE + rebuilding) is not yet the status.
-    status = "GONE" if server.status == "DELETED" else server.status
+    status = GONE if server.status == "DELETED" else server.status
     if server.task_state and status == "ACTIVE":
         status = f"ACTIVE/{server.task_state}"
-    return ObservedResource("server", server.id, attrs, status, server.fault, marker)
+    return ObservedResource(
+        "server", server.id, attrs, status, server.fault, marker, failed=status == "ERROR"
+    )
 
 
 def _first_address(server: ServerInfo) -> str | None:

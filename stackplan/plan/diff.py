@@ -21,18 +21,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from graphlib import CycleError, TopologicalSorter
-from types import MappingProxyType
 from typing import Any
+
+import networkx as nx
 
 from stackplan.addr import Address
 from stackplan.errors import PlanError
 from stackplan.frozen import frozen_map
-from stackplan.kinds.base import Effect, Kind, Observed, ObservedResource
+from stackplan.kinds.base import Effect, Kind, Limit, Observed, ObservedResource
 from stackplan.kinds.registry import KINDS
 from stackplan.plan.model import Action, Change, Plan, Reason
 from stackplan.plan.quota import check_quota, resource_delta
 from stackplan.plan.refs import UNKNOWN, interpolate, reference_address
+from stackplan.spec.graph import dependency_cycles, dependency_graph
 from stackplan.spec.interpolate import Reference
 from stackplan.spec.model import Desired, DesiredResource
 from stackplan.state.model import CREATE_TOKEN, RecordStatus, ResourceRecord, State
@@ -41,11 +42,6 @@ __all__ = ["DiffOptions", "diff"]
 
 _STRENGTH = {Effect.UPDATE: 1, Effect.RESIZE: 2, Effect.REBUILD: 3, Effect.REPLACE: 4}
 _CREATES = (Action.CREATE, Action.DELETE_THEN_CREATE, Action.CREATE_THEN_DELETE)
-# Display companions of an ID: stale once the cloud reports another ID without them.
-_COMPANIONS = {
-    "image_id": ("image_name",),
-    "flavor_id": ("flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +52,9 @@ class DiffOptions:
     replace: tuple[Address, ...] = ()  # --replace
     destroy: bool = False  # --destroy: delete every resource in the state
     created_at: str = ""  # ISO 8601 UTC, from the caller's clock
-    kinds: Mapping[str, Kind] = field(default_factory=lambda: MappingProxyType(dict(KINDS)))
+    kinds: Mapping[str, Kind] = field(default_factory=lambda: KINDS)
     lineage: str = ""  # the lineage apply will give a new state (used when prior is None)
-    limits: Mapping[str, int] | None = None  # Nova absolute limits; None: no quota check
+    limits: Mapping[str, Limit] | None = None  # the project's quota; None: no quota check
 
 
 def diff(
@@ -83,9 +79,9 @@ def diff(
         outputs=frozen_map({} if options.destroy else desired.outputs),
         warnings=tuple(dict.fromkeys(run.warnings)),
     )
-    plan = replace(plan, delta=resource_delta(plan))
+    plan = replace(plan, delta=resource_delta(plan, options.kinds))
     if options.limits is not None:
-        plan = replace(plan, quota=check_quota(plan, options.limits))
+        plan = replace(plan, quota=check_quota(plan, options.limits, options.kinds))
     return plan
 
 
@@ -114,14 +110,14 @@ class _Diff:
         """The cloud resource behind `address` and whether it was found by its marker."""
         if record is not None and record.id:
             found = self.observed.get(address.kind, record.id)
-            if found is not None and found.status != "DELETED":
+            if found is not None and not found.gone:
                 return found, record.status is RecordStatus.PENDING_CREATE
         if record is not None and record.status is not RecordStatus.PENDING_CREATE:
             return None, False
         marked = [
             r
             for r in self.observed.with_marker(self.lineage, str(address))
-            if r.kind == address.kind and r.status != "DELETED"
+            if r.kind == address.kind and not r.gone
         ]
         if not marked:
             return None, False
@@ -138,7 +134,7 @@ class _Diff:
     # -- desired resources ------------------------------------------------------------------
 
     def changes(self) -> list[Change]:
-        for resource in _in_dependency_order(self.desired.resources):
+        for resource in _in_dependency_order(self.desired):
             self.done[resource.address] = self.desired_change(resource)
         wanted = set(self.done)
         gone = [r for r in (self.prior.records if self.prior else ()) if r.address not in wanted]
@@ -162,6 +158,7 @@ class _Diff:
             else:
                 reason = Reason.GONE_FROM_CLOUD
             if found is None:
+                self.note_namesakes(kind, address, after)
                 return Change(
                     address,
                     Action.CREATE,
@@ -171,7 +168,7 @@ class _Diff:
                     _frozen({**after, **apply_only}),
                     depends_on=depends_on,
                 )
-        before = _before(record, found)
+        before = _before(kind, record, found)
         ignored = set(resource.lifecycle.ignore_changes)
         compared = [k for k in kind.effects if k in after and k not in ignored]
         if adopted and record is None:  # what the cloud does not report, it got from us
@@ -184,7 +181,8 @@ class _Diff:
         ]
         drift = _drift(kind, compared, after, record, found) if not adopted else ()
         forced = self.forced_reason(address, record, found)
-        action, replace_paths = _decide(kind, changed, resource, forced is not None)
+        effects = {k: kind.effect(k, before, after) for k in changed}
+        action, replace_paths = _decide(effects, resource, forced is not None)
         reason = forced or (
             Reason.ADOPTED if adopted else Reason.ATTRIBUTES if changed else Reason.NONE
         )
@@ -206,6 +204,25 @@ class _Diff:
             drift,
             depends_on,
         )
+
+    def note_namesakes(self, kind: Kind, address: Address, after: Mapping[str, Any]) -> None:
+        """Warn of a cloud resource with the name a create will give, where the kind has no
+        marker to tell ours from another's: it is never taken for ours."""
+        if kind.marked or not self.observed.refreshed:
+            return
+        ours = {r.id for r in self.prior.records if r.id} if self.prior else set()
+        name = after.get("name")
+        same = sorted(
+            r.id
+            for r in self.observed.of_kind(kind.name)
+            if r.attrs.get("name") == name and r.id not in ours
+        )
+        if same:
+            self.warnings.append(
+                f"{address}: the cloud already has a {kind.label} named {name!r} that this "
+                f"stack did not create ({', '.join(same)}); it is left alone, and apply "
+                "creates another"
+            )
 
     def forced_reason(
         self, address: Address, record: ResourceRecord | None, found: ObservedResource | None
@@ -257,7 +274,7 @@ class _Diff:
         if (self.observed.refreshed and found is None) or not (record.id or found):
             before = None  # already gone: apply only forgets the record
         else:
-            before = _frozen(_before(record, found))
+            before = _frozen(_before(self.options.kinds[record.kind], record, found))
         resource_id = found.id if found else record.id
         return Change(
             record.address,
@@ -276,13 +293,15 @@ class _Diff:
 # -- comparing ------------------------------------------------------------------------------
 
 
-def _before(record: ResourceRecord | None, found: ObservedResource | None) -> dict[str, Any]:
+def _before(
+    kind: Kind, record: ResourceRecord | None, found: ObservedResource | None
+) -> dict[str, Any]:
     """The cloud now, with what it does not report taken from the state."""
     merged = dict(record.attributes) if record else {}
     merged.pop(CREATE_TOKEN, None)
     if found is None:
         return merged
-    for id_key, companions in _COMPANIONS.items():
+    for id_key, companions in kind.companions.items():
         if id_key in found.attrs and found.attrs[id_key] != merged.get(id_key):
             for companion in companions:
                 merged.pop(companion, None)
@@ -338,9 +357,10 @@ def _normal(value: Any) -> Any:
 
 
 def _decide(
-    kind: Kind, changed: list[str], resource: DesiredResource, forced: bool
+    effects: Mapping[str, Effect], resource: DesiredResource, forced: bool
 ) -> tuple[Action, tuple[str, ...]]:
-    """The action the strongest changed effect (or a forced replace) calls for."""
+    """The action the strongest effect of the changed attributes (or a forced replace)
+    calls for, and the attributes that force it."""
     replace_action = (
         Action.CREATE_THEN_DELETE
         if resource.lifecycle.create_before_destroy
@@ -348,41 +368,39 @@ def _decide(
     )
     if forced:
         return replace_action, ()
-    if not changed:
+    if not effects:
         return Action.NO_OP, ()
-    strongest = max((kind.effects[k] for k in changed), key=_STRENGTH.__getitem__)
-    rebuild_ok = resource.attrs.get("image_update") == "rebuild"
-    if strongest is Effect.REBUILD and rebuild_ok:
-        return Action.REBUILD, _paths_with(kind, changed, Effect.REBUILD)
-    if strongest in (Effect.REPLACE, Effect.REBUILD):
-        forcing = (Effect.REPLACE,) if rebuild_ok else (Effect.REPLACE, Effect.REBUILD)
-        return replace_action, _paths_with(kind, changed, *forcing)
+    strongest = max(effects.values(), key=_STRENGTH.__getitem__)
+    forcing = tuple(k for k, e in effects.items() if e is strongest)
+    if strongest is Effect.REPLACE:
+        return replace_action, forcing
+    if strongest is Effect.REBUILD:
+        return Action.REBUILD, forcing
     if strongest is Effect.RESIZE:
-        return Action.RESIZE, _paths_with(kind, changed, Effect.RESIZE)
+        return Action.RESIZE, forcing
     return Action.UPDATE, ()
-
-
-def _paths_with(kind: Kind, changed: list[str], *effects: Effect) -> tuple[str, ...]:
-    return tuple(k for k in changed if kind.effects[k] in effects)
 
 
 def _frozen(attrs: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     return None if attrs is None else frozen_map(attrs)
 
 
-def _in_dependency_order(resources: Iterable[DesiredResource]) -> list[DesiredResource]:
+def _in_dependency_order(desired: Desired) -> list[DesiredResource]:
     """Resources so that each comes after those it depends on (references read them)."""
-    by_address = {r.address: r for r in sorted(resources, key=lambda r: r.address.sort_key())}
-    graph = {a: _expand(r.depends_on, by_address) for a, r in by_address.items()}
-    try:
-        order = list(TopologicalSorter(graph).static_order())
-    except CycleError as exc:
-        cycle = " -> ".join(str(a) for a in exc.args[1])
+    graph = dependency_graph(desired)
+    cycles = dependency_cycles(graph)
+    if cycles:
+        cycle = " -> ".join(str(a) for a in cycles[0])
         raise PlanError(
             f"the resources depend on each other in a cycle: {cycle}",
             hint="remove a depends_on or a reference to break the cycle",
-        ) from exc
-    return [by_address[a] for a in order if a in by_address]
+        )
+    # Edges point at dependencies; the reversed topological order puts them first, and
+    # ties follow the address order so that a plan reads the same every run.
+    order = nx.lexicographical_topological_sort(
+        graph.reverse(copy=False), key=lambda a: a.sort_key()
+    )
+    return [graph.nodes[a]["resource"] for a in order]
 
 
 def _expand(addresses: Iterable[Address], known: Iterable[Address]) -> set[Address]:

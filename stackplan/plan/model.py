@@ -13,8 +13,9 @@ from typing import Any
 
 from stackplan.addr import Address
 from stackplan.frozen import frozen_map
+from stackplan.kinds.base import Limit
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2  # 2: the delta as a list of items, quota limits by measure
 
 
 class Action(Enum):
@@ -87,22 +88,34 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
-class ResourceDelta:
-    """Compute capacity the plan adds and frees, from the flavors."""
+class DeltaItem:
+    """One quantity the plan adds and frees (`vcpus`: 2 added, 1 removed), with its label."""
 
-    vcpus_added: int = 0
-    vcpus_removed: int = 0
-    ram_mb_added: int = 0
-    ram_mb_removed: int = 0
-    disk_gb_added: int = 0
-    disk_gb_removed: int = 0
+    name: str
+    label: str  # "MB RAM"
+    singular: str = ""  # the label for exactly one ("vCPU"); "" when the same
+    added: int = 0
+    removed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDelta:
+    """Capacity the plan adds and frees, from the kinds' usage, in the kinds' order."""
+
+    items: tuple[DeltaItem, ...] = ()
+
+    def added(self, name: str) -> int:
+        return next((i.added for i in self.items if i.name == name), 0)
+
+    def removed(self, name: str) -> int:
+        return next((i.removed for i in self.items if i.name == name), 0)
 
 
 @dataclass(frozen=True, slots=True)
 class QuotaCheck:
     """The project's limits against what the plan needs; `problems` non-empty blocks apply."""
 
-    limits: Mapping[str, int] = field(default_factory=frozen_map)
+    limits: Mapping[str, Limit] = field(default_factory=frozen_map)
     problems: tuple[str, ...] = ()
 
 

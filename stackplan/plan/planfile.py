@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ from stackplan.addr import Address
 from stackplan.atomic import write_atomic
 from stackplan.errors import PlanError, StackplanError, StalePlanError
 from stackplan.frozen import frozen_map
+from stackplan.kinds.base import Limit
 from stackplan.plan.model import (
     PLAN_FORMAT_VERSION,
     Action,
     Change,
+    DeltaItem,
     Plan,
     QuotaCheck,
     Reason,
@@ -31,14 +34,6 @@ from stackplan.state.model import State
 __all__ = ["check_fresh", "dump_plan", "load_plan", "parse_plan", "save_plan"]
 
 _REPLAN = "make a new plan with `stackplan plan --out PLANFILE`"
-_DELTA_FIELDS = (
-    "vcpus_added",
-    "vcpus_removed",
-    "ram_mb_added",
-    "ram_mb_removed",
-    "disk_gb_added",
-    "disk_gb_removed",
-)
 
 
 def save_plan(plan: Plan, path: str | Path) -> None:
@@ -124,8 +119,11 @@ def _plan_doc(plan: Plan) -> dict[str, Any]:
         "destroy": plan.destroy,
         "changes": [_change_doc(c) for c in plan.changes],
         "outputs": dict(plan.outputs),
-        "delta": {name: getattr(plan.delta, name) for name in _DELTA_FIELDS},
-        "quota": {"limits": dict(plan.quota.limits), "problems": list(plan.quota.problems)},
+        "delta": [asdict(item) for item in plan.delta.items],
+        "quota": {
+            "limits": {k: asdict(v) for k, v in plan.quota.limits.items()},
+            "problems": list(plan.quota.problems),
+        },
         "warnings": list(plan.warnings),
     }
 
@@ -155,8 +153,11 @@ def _plan(doc: Mapping[str, Any]) -> Plan:
         destroy=bool(doc["destroy"]),
         created_at=doc["created_at"],
         outputs=frozen_map(doc["outputs"]),
-        delta=ResourceDelta(**{name: int(doc["delta"][name]) for name in _DELTA_FIELDS}),
-        quota=QuotaCheck(frozen_map(doc["quota"]["limits"]), tuple(doc["quota"]["problems"])),
+        delta=ResourceDelta(tuple(DeltaItem(**item) for item in doc["delta"])),
+        quota=QuotaCheck(
+            frozen_map({k: Limit(**v) for k, v in doc["quota"]["limits"].items()}),
+            tuple(doc["quota"]["problems"]),
+        ),
         warnings=tuple(doc["warnings"]),
     )
 

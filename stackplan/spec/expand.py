@@ -1,9 +1,12 @@
 """A validated spec expanded into `Desired`: variables filled, count expanded, files read,
 references checked and turned into dependencies.
 
-Reads the files the spec names (through `FileReader`) and nothing else; the shape of
-the spec was checked against the schema before, so this module trusts it. Every problem
-found is collected and raised at once as a `SpecError`.
+What is generic lives here: sections, `count`, `depends_on`, `lifecycle`, `${...}`
+references, fields that name another resource, outputs, cycles. What one entry's attributes
+are is its kind's (`SpecKind.expand`, given an `Entry`); the kinds are passed in, so this
+module names none. It reads the files the spec names (through `FileReader`) and nothing
+else; the shape was checked against the schema before, so it trusts it. Every problem found
+is collected and raised at once as a `SpecError`.
 """
 
 from __future__ import annotations
@@ -13,59 +16,62 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from stackplan.addr import Address
 from stackplan.errors import Problem, SpecError
 from stackplan.frozen import frozen_map
-from stackplan.spec.files import FileReader, public_key_problem, user_data_problem
+from stackplan.spec.files import FileReader
 from stackplan.spec.graph import dependency_cycles, dependency_graph
-from stackplan.spec.interpolate import SPLAT, Reference, Scope, substitute
+from stackplan.spec.interpolate import SPLAT, Reference, Scope, parse_reference, substitute
 from stackplan.spec.load import LoadedYaml, Path_
 from stackplan.spec.model import Desired, DesiredResource, Lifecycle
+from stackplan.spec.schema import SchemaKind
 from stackplan.spec.variables import Variables
 from stackplan.suggest import did_you_mean
 
-SECTIONS = {"server": "servers", "keypair": "keypairs"}
-# Attributes a `${KIND.NAME.ATTR}` reference may read once the resource exists.
-REFERENCE_ATTRS = {
-    "server": (
-        "id",
-        "name",
-        "access_ip_v4",
-        "access_ip_v6",
-        "status",
-        "image_id",
-        "flavor_id",
-        "key_name",
-        "availability_zone",
-    ),
-    "keypair": ("id", "name", "fingerprint", "public_key"),
-}
 METADATA_VALUE_LIMIT = 255
-# Spec names of server fields, where the attribute in `Desired` is called differently.
-_ATTR_NAMES = {"key_pair": "key_name"}
-_KEYPAIR_REF = re.compile(r"\$\{keypair\.([A-Za-z0-9_-]+)\.name\}")
+_KEYED = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)(?:\[(?P<index>\d+)\])?$")
 
 
-def expand(doc: LoadedYaml, spec_bytes: bytes, variables: Variables, reader: FileReader) -> Desired:
+class RefSpec(Protocol):
+    kind: str  # the kind a field names
+
+
+class SpecKind(SchemaKind, Protocol):
+    """What expansion needs of a kind (stackplan.kinds.base.Kind provides it)."""
+
+    references: Mapping[str, RefSpec]
+    reference_attrs: tuple[str, ...]
+    ref_attr: str
+    ignorable: Mapping[str, str]
+
+    def expand(self, entry: Entry) -> Mapping[str, Any]: ...
+
+
+def expand(
+    doc: LoadedYaml,
+    spec_bytes: bytes,
+    variables: Variables,
+    reader: FileReader,
+    kinds: Mapping[str, SpecKind],
+) -> Desired:
     """`Desired` for a schema-valid spec; raises `SpecError` with every problem found."""
-    expander = _Expander(doc, variables, reader)
-    resources = expander.keypairs() + expander.servers()
+    expander = _Expander(doc, variables, reader, kinds)
+    resources = [r for kind in kinds.values() for r in expander.entries(kind)]
     outputs = expander.outputs()
-    # Each instance of a counted server repeats its problems: report them once.
+    # Each instance of a counted resource repeats its problems: report them once.
     problems = list(dict.fromkeys([*variables.problems, *expander.problems]))
-    resources = tuple(sorted(resources, key=lambda r: r.address.sort_key()))
     desired = Desired(
         stack=doc.data.get("stack") or Path(doc.file).stem,
         spec_path=Path(doc.file),
         digest=spec_digest(spec_bytes, variables.values, reader),
-        resources=resources,
+        resources=tuple(sorted(resources, key=lambda r: r.address.sort_key())),
         outputs=frozen_map(outputs),
         variables=variables.values,
     )
     if not problems:
-        problems = _cycle_problems(doc, desired)
+        problems = _cycle_problems(doc, desired, kinds)
     if problems:
         raise SpecError(problems)
     return desired
@@ -80,17 +86,128 @@ def spec_digest(spec_bytes: bytes, values: Mapping[str, Any], reader: FileReader
     return digest.hexdigest()
 
 
+class Entry:
+    """One instance of one spec entry, as its kind's `expand` sees it.
+
+    Fields are read through it, so that variables are filled, references checked,
+    dependencies noted and problems reported at the field's own line.
+    """
+
+    def __init__(
+        self,
+        expander: _Expander,
+        kind: SpecKind,
+        name: str,
+        raw: Mapping[str, Any],
+        index: int | None,
+    ):
+        self._x = expander
+        self.kind = kind
+        self.name = name
+        self.raw = raw
+        self.index = index
+        self.deps: list[Address] = []
+        self._scope = expander.scope(index)
+
+    def path(self, field: str | None = None) -> Path_:
+        base: Path_ = (self.kind.section, self.name)
+        return base if field is None else (*base, field)
+
+    def has(self, field: str) -> bool:
+        return field in self.raw
+
+    def problem(self, field: str | None, message: str) -> None:
+        self._x.problems.append(self._x.doc.problem(self.path(field), message))
+
+    def value(self, field: str, default: Any = None, *, want_str: bool = True) -> Any:
+        """The field with variables filled in; references are not allowed (the value is
+        needed before anything exists)."""
+        if field not in self.raw:
+            return default
+        return self._x.sub(self.raw[field], self.path(field), self._scope, want_str=want_str)
+
+    def with_refs(self, field: str, *, want_str: bool = True) -> Any:
+        """The field with variables filled in and `${KIND.NAME.ATTR}` references kept (filled
+        at apply time); each reference is a dependency."""
+        if field not in self.raw:
+            return None
+        return self._x.sub(
+            self.raw[field], self.path(field), self._scope, self.deps, want_str=want_str
+        )
+
+    def cloud_name(self) -> str:
+        """The resource's name in the cloud: `name:` or the key, `-INDEX` added with count
+        (unless the name uses ${count.index} itself)."""
+        raw = self.raw.get("name") or self.name
+        value = self._x.sub(raw, self.path("name"), self._scope)
+        if self.index is None or "count.index" in raw or not isinstance(value, str):
+            return value
+        return f"{value}-{self.index}"
+
+    def metadata(self, field: str = "metadata") -> dict[str, str]:
+        """A map of strings (references allowed in values), each at most 255 characters once
+        filled in, as Nova and Cinder take metadata."""
+        result = {}
+        for key, raw in (self.raw.get(field) or {}).items():
+            path = (*self.path(field), key)
+            value = self._x.sub(raw, path, self._scope, self.deps, want_str=False)
+            text = json.dumps(value) if isinstance(value, bool) else str(value)
+            if len(text) > METADATA_VALUE_LIMIT:
+                message = (
+                    f"is {len(text)} characters long once variables are filled in; "
+                    f"at most {METADATA_VALUE_LIMIT} are allowed"
+                )
+                self._x.problems.append(self._x.doc.problem(path, message))
+            result[key] = text
+        return result
+
+    def read_file(self, field: str) -> str | None:
+        """The text of the file the field names (relative to the spec), taken as it is."""
+        name = self.value(field)
+        if not isinstance(name, str):
+            return None
+        try:
+            return self._x.reader.read_text(name)
+        except (OSError, ValueError) as exc:
+            self.problem(field, str(exc))
+            return None
+
+    def reference(self, field: str) -> Any:
+        """A field naming a resource of the kind `references[field]` says.
+
+        The spec's own resource (`NAME`, `NAME[INDEX]`, or `${KIND.NAME.ATTR}`) becomes the
+        reference `${KIND.NAME.<ref_attr>}`, filled at apply time, and a dependency; else
+        `{"name": ...}` or `{"id": ...}` for the resolver to find in the cloud. None when
+        the field is absent.
+        """
+        if field not in self.raw:
+            return None
+        target = self.kind.references[field].kind
+        return self._x.named(target, self.raw[field], self.path(field), self)
+
+
 class _Expander:
     """One pass over the spec; collects problems instead of stopping at the first."""
 
-    def __init__(self, doc: LoadedYaml, variables: Variables, reader: FileReader):
+    def __init__(
+        self,
+        doc: LoadedYaml,
+        variables: Variables,
+        reader: FileReader,
+        kinds: Mapping[str, SpecKind],
+    ):
         self.doc = doc
         self.variables = variables
         self.reader = reader
+        self.kinds = kinds
         self.problems: list[Problem] = []
-        self.section = {kind: doc.data.get(sec) or {} for kind, sec in SECTIONS.items()}
-        self.broken: set[str] = set()  # servers whose count is wrong (already reported)
-        self.counts = {name: self._count(name, s) for name, s in self.section["server"].items()}
+        self.section = {name: doc.data.get(k.section) or {} for name, k in kinds.items()}
+        self.broken: set[Address] = set()  # bases whose count is wrong (already reported)
+        self.counts = {
+            Address(kind, name): self._count(kind, name, spec)
+            for kind, entries in self.section.items()
+            for name, spec in entries.items()
+        }
 
     # -- strings -------------------------------------------------------------------------
 
@@ -109,7 +226,7 @@ class _Expander:
     ) -> Any:
         """`value` with variables filled in; references are checked and added to `deps`.
 
-        `deps=None` means references are not allowed here (a name needed at plan time).
+        `deps=None` means references are not allowed here (a value needed at plan time).
         """
         if isinstance(value, dict):
             return {k: self.sub(v, (*path, k), scope, deps, splat=splat) for k, v in value.items()}
@@ -124,7 +241,8 @@ class _Expander:
             if deps is None:
                 message = (
                     f"{ref.text}: references are only allowed in metadata, user_data and "
-                    "outputs (other values are needed before anything is created)"
+                    "outputs, and as the whole value of a field naming another resource "
+                    "(other values are needed before anything is created)"
                 )
                 self.problems.append(self.doc.problem(path, message))
             else:
@@ -141,14 +259,12 @@ class _Expander:
             known = [f"{k}.{n}" for k, section in self.section.items() for n in section]
             hint = did_you_mean(f"{ref.kind}.{ref.name}", known)
             return self._bad(path, f"{ref.text}: no resource {ref.kind}.{ref.name}{hint}")
-        if ref.attr not in REFERENCE_ATTRS[ref.kind]:
-            hint = did_you_mean(ref.attr, REFERENCE_ATTRS[ref.kind])
-            attrs = ", ".join(REFERENCE_ATTRS[ref.kind])
-            return self._bad(
-                path,
-                f"{ref.text}: {ref.kind} has no attribute '{ref.attr}'"
-                f"{hint or f'; it has {attrs}'}",
-            )
+        attrs = self.kinds[ref.kind].reference_attrs
+        if ref.attr not in attrs:
+            hint = did_you_mean(ref.attr, attrs)
+            listed = ", ".join(attrs)
+            hint = hint or f"; it has {listed}"
+            return self._bad(path, f"{ref.text}: {ref.kind} has no attribute '{ref.attr}'{hint}")
         if ref.index == SPLAT and not splat:
             return self._bad(path, f"{ref.text}: [*] is only allowed in outputs")
         index = None if ref.index == SPLAT else ref.index
@@ -158,10 +274,10 @@ class _Expander:
         self, kind: str, name: str, index: Any, path: Path_, *, whole: bool = False
     ) -> list[Address]:
         """The addresses of `KIND.NAME[index]`, or of all instances when `whole`."""
-        count = self.counts.get(name) if kind == "server" else None
-        if kind == "server" and name in self.broken:
-            return []
         base = Address(kind, name)
+        if base in self.broken:
+            return []
+        count = self.counts.get(base)
         if count is None:
             if index is not None:
                 return self._bad(path, f"{base} has no count; write {base} without an index")
@@ -178,85 +294,79 @@ class _Expander:
         self.problems.append(self.doc.problem(path, message))
         return []
 
-    # -- keypairs ------------------------------------------------------------------------
-
-    def keypair_name(self, name: str) -> str:
-        return self.section["keypair"][name].get("name") or name
-
-    def keypairs(self) -> list[DesiredResource]:
-        resources = []
-        for name, spec in self.section["keypair"].items():
-            path = ("keypairs", name)
-            scope = self.scope()
-            cloud_name = self.sub(spec.get("name") or name, (*path, "name"), scope)
-            if "public_key" in spec:
-                key_path = (*path, "public_key")
-                key = self.sub(spec["public_key"], key_path, scope)
-            else:
-                key_path = (*path, "public_key_file")
-                key = self.read(self.sub(spec["public_key_file"], key_path, scope), key_path)
-            if isinstance(key, str) and (problem := public_key_problem(key)):
-                self.problems.append(self.doc.problem(key_path, problem))
-            attrs = {"name": cloud_name, "public_key": (key or "").strip()}
-            resources.append(
-                DesiredResource(
-                    Address("keypair", name), frozen_map(attrs), where=self.doc.where(path)
-                )
-            )
-        return resources
-
-    def read(self, name: Any, path: Path_) -> str | None:
-        if not isinstance(name, str):
+    def named(self, target: str, raw: Any, path: Path_, entry: Entry) -> Any:
+        """What a field naming a `target` resource holds (see `Entry.reference`)."""
+        if isinstance(raw, dict):  # {id: ...} / {name: ...}: the cloud's, explicitly
+            return self.sub(raw, path, entry._scope)
+        kind = self.kinds[target]
+        whole = parse_reference(raw.strip()[2:-1]) if raw.strip().startswith("${") else None
+        if whole is not None and raw.strip().endswith("}") and raw.strip().count("${") == 1:
+            if whole.kind != target or whole.attr not in ("id", "name"):
+                self._bad(path, f"{raw.strip()}: this field names a {target}; write its key")
+                return None
+            if not self.reference(whole, path):
+                return None
+            text = whole.name if whole.index is None else f"{whole.name}[{whole.index}]"
+        else:
+            text = self.sub(raw, path, entry._scope)
+            if not isinstance(text, str):
+                return None
+        keyed = _KEYED.match(text)
+        if keyed is None or keyed["name"] not in self.section.get(target, {}):
+            return {"name": text}  # none of the spec's: the cloud's, found by the resolver
+        index = int(keyed["index"]) if keyed["index"] is not None else None
+        found = self.instances(target, keyed["name"], index, path)
+        if not found:
             return None
-        try:
-            return self.reader.read_text(name)
-        except (OSError, ValueError) as exc:
-            self.problems.append(self.doc.problem(path, str(exc)))
-            return None
+        entry.deps.append(found[0])
+        at = "" if found[0].index is None else f"[{found[0].index}]"
+        return f"${{{target}.{found[0].name}{at}.{kind.ref_attr}}}"
 
-    # -- servers -------------------------------------------------------------------------
+    # -- entries -------------------------------------------------------------------------
 
-    def _count(self, name: str, spec: Mapping[str, Any]) -> int | None:
+    def _count(self, kind: str, name: str, spec: Mapping[str, Any]) -> int | None:
         if "count" not in spec:
             return None
-        path = ("servers", name, "count")
+        path = (self.kinds[kind].section, name, "count")
         value = self.sub(spec["count"], path, self.scope(), want_str=False)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             if not (isinstance(value, str) and "${" in value):  # else already reported
                 self.problems.append(
                     self.doc.problem(path, f"count is {value!r}; it must be a whole number >= 0")
                 )
-            self.broken.add(name)
+            self.broken.add(Address(kind, name))
             return None
         return value
 
-    def servers(self) -> list[DesiredResource]:
+    def entries(self, kind: SpecKind) -> list[DesiredResource]:
         resources = []
-        for name, spec in self.section["server"].items():
-            if name in self.broken:
+        for name, spec in self.section[kind.name].items():
+            base = Address(kind.name, name)
+            if base in self.broken:
                 continue
-            explicit = self.depends_on(name, spec)
-            count = self.counts[name]
+            explicit = self.depends_on(kind, name, spec)
+            count = self.counts[base]
             indexes: list[int | None] = [None] if count is None else list(range(count))
             for index in indexes:
-                deps = list(explicit)
-                attrs = self.server_attrs(name, spec, index, deps)
+                entry = Entry(self, kind, name, spec, index)
+                entry.deps.extend(explicit)
+                attrs = kind.expand(entry)
                 resources.append(
                     DesiredResource(
-                        address=Address("server", name, index),
+                        address=Address(kind.name, name, index),
                         attrs=frozen_map(attrs),
-                        depends_on=tuple(dict.fromkeys(deps)),
-                        lifecycle=_lifecycle(spec.get("lifecycle") or {}),
-                        where=self.doc.where(("servers", name)),
+                        depends_on=tuple(dict.fromkeys(entry.deps)),
+                        lifecycle=_lifecycle(kind, spec.get("lifecycle") or {}),
+                        where=self.doc.where(entry.path()),
                     )
                 )
         return resources
 
-    def depends_on(self, name: str, spec: Mapping[str, Any]) -> list[Address]:
+    def depends_on(self, kind: SpecKind, name: str, spec: Mapping[str, Any]) -> list[Address]:
         found = []
         for i, text in enumerate(spec.get("depends_on") or []):
-            path = ("servers", name, "depends_on", i)
-            target = Address.parse(text)  # the schema checked the syntax
+            path = (kind.section, name, "depends_on", i)
+            target = Address.parse(text)  # the schema checked the syntax and the kind
             if target.name not in self.section[target.kind]:
                 known = [f"{target.kind}.{n}" for n in self.section[target.kind]]
                 hint = did_you_mean(str(target.base), known)
@@ -266,87 +376,6 @@ class _Expander:
                 target.kind, target.name, target.index, path, whole=target.index is None
             )
         return found
-
-    def server_attrs(
-        self, name: str, spec: Mapping[str, Any], index: int | None, deps: list[Address]
-    ) -> dict[str, Any]:
-        path: Path_ = ("servers", name)
-        scope = self.scope(index)
-
-        def field(key: str) -> Any:
-            return self.sub(spec.get(key), (*path, key), scope)
-
-        metadata = {
-            key: self.sub(value, (*path, "metadata", key), scope, deps, want_str=False)
-            for key, value in (spec.get("metadata") or {}).items()
-        }
-        groups = field("security_groups")
-        return {
-            "name": self.server_name(name, spec, index, scope),
-            "image": _image(field("image")),
-            "flavor": _flavor(field("flavor")),
-            "key_name": self.key_name(spec.get("key_pair"), (*path, "key_pair"), scope, deps),
-            "security_groups": ["default"] if groups is None else sorted(set(groups)),
-            "metadata": self.metadata(metadata, (*path, "metadata")),
-            "user_data": self.user_data(spec, path, scope, deps),
-            "availability_zone": field("availability_zone"),
-            "image_update": spec.get("image_update", "replace"),
-        }
-
-    def server_name(
-        self, name: str, spec: Mapping[str, Any], index: int | None, scope: Scope
-    ) -> str:
-        raw = spec.get("name") or name
-        value = self.sub(raw, ("servers", name, "name"), scope)
-        if index is None or "count.index" in raw or not isinstance(value, str):
-            return value
-        return f"{value}-{index}"
-
-    def key_name(
-        self, raw: str | None, path: Path_, scope: Scope, deps: list[Address]
-    ) -> str | None:
-        """A spec keypair's cloud name (and a dependency on it), else a cloud keypair's name."""
-        if raw is None:
-            return None
-        # `${keypair.deploy.name}` is the long way of writing `deploy`.
-        if match := _KEYPAIR_REF.fullmatch(raw.strip()):
-            if not self.reference(Reference("keypair", match[1], None, "name"), path):
-                return None
-            raw = match[1]
-        value = self.sub(raw, path, scope)
-        if value in self.section["keypair"]:
-            deps.append(Address("keypair", value))
-            return self.keypair_name(value)
-        return value
-
-    def metadata(self, metadata: Mapping[str, Any], path: Path_) -> dict[str, str]:
-        result = {}
-        for key, value in metadata.items():
-            text = json.dumps(value) if isinstance(value, bool) else str(value)
-            if len(text) > METADATA_VALUE_LIMIT:
-                message = (
-                    f"is {len(text)} characters long once variables are filled in; "
-                    f"at most {METADATA_VALUE_LIMIT} are allowed"
-                )
-                self.problems.append(self.doc.problem((*path, key), message))
-            result[key] = text
-        return result
-
-    def user_data(
-        self, spec: Mapping[str, Any], path: Path_, scope: Scope, deps: list[Address]
-    ) -> str | None:
-        if "user_data" in spec:
-            where: Path_ = (*path, "user_data")
-            text = self.sub(spec["user_data"], where, scope, deps)
-        elif "user_data_file" in spec:
-            where = (*path, "user_data_file")
-            # The file's text is taken as it is: cloud-init scripts use ${...} themselves.
-            text = self.read(self.sub(spec["user_data_file"], where, scope), where)
-        else:
-            return None
-        if isinstance(text, str) and (problem := user_data_problem(text)):
-            self.problems.append(self.doc.problem(where, problem))
-        return text
 
     # -- outputs -------------------------------------------------------------------------
 
@@ -361,20 +390,8 @@ class _Expander:
         return result
 
 
-def _image(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        return {"name": value, "most_recent": False}
-    if "id" in value:
-        return {"id": value["id"]}
-    return {"name": value["name"], "most_recent": bool(value.get("most_recent", False))}
-
-
-def _flavor(value: Any) -> dict[str, str]:
-    return {"name": value} if isinstance(value, str) else {"id": value["id"]}
-
-
-def _lifecycle(spec: Mapping[str, Any]) -> Lifecycle:
-    ignored = (_ATTR_NAMES.get(a, a) for a in spec.get("ignore_changes", ()))
+def _lifecycle(kind: SpecKind, spec: Mapping[str, Any]) -> Lifecycle:
+    ignored = (kind.ignorable.get(a, a) for a in spec.get("ignore_changes", ()))
     return Lifecycle(
         prevent_destroy=spec.get("prevent_destroy", False),
         create_before_destroy=spec.get("create_before_destroy", False),
@@ -382,7 +399,9 @@ def _lifecycle(spec: Mapping[str, Any]) -> Lifecycle:
     )
 
 
-def _cycle_problems(doc: LoadedYaml, desired: Desired) -> list[Problem]:
+def _cycle_problems(
+    doc: LoadedYaml, desired: Desired, kinds: Mapping[str, SpecKind]
+) -> list[Problem]:
     problems = []
     for cycle in dependency_cycles(dependency_graph(desired)):
         first = cycle[0]
@@ -391,5 +410,6 @@ def _cycle_problems(doc: LoadedYaml, desired: Desired) -> list[Problem]:
             message = f"{first} depends on itself"
         else:
             message = f"dependency cycle between {members}"
-        problems.append(doc.problem((SECTIONS[first.kind], first.name), message, prefer_key=True))
+        path = (kinds[first.kind].section, first.name)
+        problems.append(doc.problem(path, message, prefer_key=True))
     return problems

@@ -19,15 +19,21 @@ def dependency_graph(desired: Desired) -> nx.DiGraph:
     `reversed(list(nx.topological_sort(g)))` (or walk `g.reverse()`), destroy in
     `nx.topological_sort(g)`. `g.successors(a)` are a's dependencies,
     `g.predecessors(b)` the resources that need b. Each node carries `resource=`
-    its `DesiredResource`. Dependencies on addresses not in `desired` are left out.
+    its `DesiredResource`. A base address (`server.web`) means every instance of it;
+    dependencies on addresses not in `desired` are left out.
     """
     graph = nx.DiGraph()
+    instances: dict[Address, list[Address]] = {}
     for resource in desired.resources:
         graph.add_node(resource.address, resource=resource)
+        instances.setdefault(resource.address.base, []).append(resource.address)
     for resource in desired.resources:
         for dependency in resource.depends_on:
             if dependency in graph:
                 graph.add_edge(resource.address, dependency)
+            elif dependency.index is None:  # a base address: every instance of it
+                for instance in instances.get(dependency, ()):
+                    graph.add_edge(resource.address, instance)
     return graph
 
 

@@ -3,20 +3,8 @@
 Holds data only; loading, validation and expansion live beside it. Attributes are plain
 JSON values (str, int, bool, list, dict) so that state and plan files can hold them.
 
-Server attributes, as `expand` produces them (names not yet resolved):
-    name: str                      the server's name in the cloud
-    image: {"id": str} | {"name": str, "most_recent": bool}
-    flavor: {"id": str} | {"name": str}
-    key_name: str | None           cloud keypair name (a spec keypair's cloud name, or the cloud's)
-    security_groups: list[str]     sorted, de-duplicated; ["default"] when the spec says nothing
-    metadata: dict[str, str]       may hold ${server.X.ATTR} references, filled at apply
-    user_data: str | None          the text (from user_data or user_data_file)
-    availability_zone: str | None
-    image_update: "replace" | "rebuild"
-After `resolve`, `image` and `flavor` are replaced by:
-    image_id, image_name, flavor_id, flavor_name (+ flavor_vcpus, flavor_ram, flavor_disk)
-Keypair attributes:
-    name: str, public_key: str (the key text, stripped)
+Each kind documents its own attributes (`stackplan/kinds/`); `Desired` holds them as the
+kind's `expand` made them, and `resolve` turns the names they give the cloud into IDs.
 """
 
 from __future__ import annotations

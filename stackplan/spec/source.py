@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 from stackplan.errors import SpecError
 from stackplan.spec import DEFAULT_SPEC
-from stackplan.spec.expand import expand
+from stackplan.spec.expand import SpecKind, expand
 from stackplan.spec.files import FileReader
 from stackplan.spec.load import read_yaml_file
 from stackplan.spec.model import Desired
@@ -31,11 +31,12 @@ class SpecInput:
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(dict(os.environ)))
 
 
-def load_desired(spec: SpecInput) -> Desired:
-    """The spec loaded, checked against the schema and expanded; `SpecError` lists every problem."""
+def load_desired(spec: SpecInput, kinds: Mapping[str, SpecKind]) -> Desired:
+    """The spec loaded, checked against the schema of `kinds` and expanded; `SpecError`
+    lists every problem."""
     doc, spec_bytes = read_yaml_file(spec.path)
-    if problems := schema_problems(doc):
+    if problems := schema_problems(doc, kinds.values()):
         raise SpecError(problems)
     var_files = tuple(read_yaml_file(path, "var")[0] for path in spec.var_files)
     variables = resolve_variables(doc, VariableInputs(spec.vars, var_files, spec.env))
-    return expand(doc, spec_bytes, variables, FileReader(spec.path.parent))
+    return expand(doc, spec_bytes, variables, FileReader(spec.path.parent), kinds)

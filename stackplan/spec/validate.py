@@ -1,4 +1,4 @@
-"""A loaded spec checked against `schemas/stackplan.schema.json`, as positioned Problems.
+"""A loaded spec checked against its JSON Schema (`spec.schema`), as positioned Problems.
 
 The schema is the source of truth for the spec's shape; this module only turns
 jsonschema's errors into messages a user can act on (at a line, with a did-you-mean).
@@ -7,18 +7,17 @@ Rules the schema cannot express (variables, references, files) live in `expand`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from stackplan.errors import Problem
-from stackplan.schemas import load_schema
 from stackplan.spec.load import LoadedYaml, Path_
+from stackplan.spec.schema import SchemaKind, spec_schema
 from stackplan.suggest import did_you_mean
 
-SCHEMA_NAME = "stackplan"
 _TYPE_NAMES = {
     "object": "a mapping",
     "array": "a list",
@@ -30,17 +29,17 @@ _TYPE_NAMES = {
 }
 
 
-def schema_problems(doc: LoadedYaml) -> list[Problem]:
-    """Every way the document breaks the spec schema, each at its position."""
+def schema_problems(doc: LoadedYaml, kinds: Iterable[SchemaKind]) -> list[Problem]:
+    """Every way the document breaks the spec schema of `kinds`, each at its position."""
     problems: list[Problem] = []
-    for error in _validator().iter_errors(doc.data):
+    for error in _validator(tuple(kinds)).iter_errors(doc.data):
         problems.extend(_problems(doc, error))
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    schema = load_schema(SCHEMA_NAME)
+def _validator(kinds: tuple[SchemaKind, ...]) -> Draft202012Validator:
+    schema = spec_schema(kinds)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stackplan.atomic import write_atomic
-from stackplan.errors import StateError
+from stackplan.errors import ForeignStateError, StaleWriteError, StateError
 from stackplan.state.file import dump_state, parse_state
 from stackplan.state.lock import FileLock
 from stackplan.state.model import State
@@ -86,25 +86,28 @@ class LocalStateStore:
         return self._lock.holder()
 
     def _is_unchanged(self, state: State, current: State) -> bool:
-        """True if `state` equals `current`; raises if it may not replace it."""
+        """True if `state` equals `current`; raises if it may not replace it (another
+        lineage, an older serial, or the same serial with other content)."""
         where = str(self.path)
         if state.lineage != current.lineage:
-            raise StateError(
+            raise ForeignStateError(
                 f"the state to write has lineage {state.lineage}, but the file holds "
                 f"lineage {current.lineage}: they are different stacks' histories",
                 where=where,
                 hint="check --state; `stackplan state push` does not cross lineages",
+                stored=current.lineage,
+                written=state.lineage,
             )
-        if state == current:
-            return True
-        if state.serial <= current.serial:
-            raise StateError(
+        if state.serial < current.serial or (state.serial == current.serial and state != current):
+            raise StaleWriteError(
                 f"the state to write has serial {state.serial}, but the file is already at "
                 f"serial {current.serial}: someone wrote it meanwhile",
                 where=where,
                 hint="read the state again and redo the change on top of it",
+                stored=current.serial,
+                written=state.serial,
             )
-        return False
+        return state == current
 
     def _parse_known(self, data: bytes) -> State:
         """The state in `data`; unparsed when these are the bytes last read or written."""

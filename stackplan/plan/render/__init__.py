@@ -12,16 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stackplan.kinds.base import Kind
+from stackplan.kinds.registry import kind_of
 from stackplan.plan.model import Action, Change, Plan, Reason, ResourceDelta
 from stackplan.plan.refs import KNOWN_AFTER_APPLY, has_references
 
 __all__ = ["render_json", "render_markdown", "render_text"]
-
-# An ID shown with the name it resolved from: `flavor: m1.tiny (1)`.
-_NAMED_IDS = {"image_id": ("image", "image_name"), "flavor_id": ("flavor", "flavor_name")}
-_FOLDED = frozenset(
-    {"image_name", "flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk", "image_update"}
-)
 
 _ORDER = {
     Action.DELETE: 0,
@@ -55,13 +51,14 @@ class AttrLine:
 
 def attribute_lines(change: Change) -> list[AttrLine]:
     """The attributes worth showing: all of a create or delete, the changed ones otherwise."""
+    kind = kind_of(change.kind)
     before, after = shown(change.before), shown(change.after)
     if change.action is Action.CREATE or (after is not None and before is None):
-        keys = [k for k in sorted(after or {}) if k not in _FOLDED and after[k] is not None]
-        return [AttrLine(_label(k), None, value_text(k, after)) for k in keys]
+        keys = [k for k in sorted(after or {}) if k not in kind.folded and after[k] is not None]
+        return [AttrLine(_label(kind, k), None, value_text(kind, k, after)) for k in keys]
     if change.action is Action.DELETE:
-        keys = [k for k in sorted(before or {}) if k not in _FOLDED and before[k] is not None]
-        return [AttrLine(_label(k), value_text(k, before), None) for k in keys]
+        keys = [k for k in sorted(before or {}) if k not in kind.folded and before[k] is not None]
+        return [AttrLine(_label(kind, k), value_text(kind, k, before), None) for k in keys]
     forcing = (
         "replacement"
         if change.action.is_replace
@@ -71,9 +68,9 @@ def attribute_lines(change: Change) -> list[AttrLine]:
     )
     return [
         AttrLine(
-            _label(k),
-            value_text(k, before),
-            value_text(k, after),
+            _label(kind, k),
+            value_text(kind, k, before),
+            value_text(kind, k, after),
             forces=forcing if k in change.replace_paths else "",
             drift=k in change.drift,
         )
@@ -81,20 +78,20 @@ def attribute_lines(change: Change) -> list[AttrLine]:
     ]
 
 
-def value_text(key: str, attrs: Mapping[str, Any] | None) -> str:
+def value_text(kind: Kind, key: str, attrs: Mapping[str, Any] | None) -> str:
     """How one attribute's value reads: JSON, a name beside its ID, or (known after apply)."""
     attrs = attrs or {}
     value = attrs.get(key)
     if has_references(value):
         return KNOWN_AFTER_APPLY
-    if key in _NAMED_IDS and value is not None:
-        name = attrs.get(_NAMED_IDS[key][1])
+    if key in kind.display and value is not None:
+        name = attrs.get(kind.display[key][1])
         return f"{name} ({value})" if name else json.dumps(value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
 
 
-def _label(key: str) -> str:
-    return _NAMED_IDS[key][0] if key in _NAMED_IDS else key
+def _label(kind: Kind, key: str) -> str:
+    return kind.display[key][0] if key in kind.display else key
 
 
 def headline(change: Change) -> str:
@@ -170,13 +167,13 @@ def summary_line(plan: Plan) -> str:
 def delta_line(delta: ResourceDelta) -> str:
     """`Compute: +2 vCPUs, +1024 MB RAM, +2 GB disk; -1 vCPU, ...`, or "" when nothing moves."""
     halves = []
-    for sign, vcpus, ram, disk in (
-        ("+", delta.vcpus_added, delta.ram_mb_added, delta.disk_gb_added),
-        ("-", delta.vcpus_removed, delta.ram_mb_removed, delta.disk_gb_removed),
-    ):
-        if vcpus or ram or disk:
-            unit = "vCPU" if vcpus == 1 else "vCPUs"
-            halves.append(f"{sign}{vcpus} {unit}, {sign}{ram} MB RAM, {sign}{disk} GB disk")
+    for sign, amount in (("+", lambda i: i.added), ("-", lambda i: i.removed)):
+        if any(amount(i) for i in delta.items):
+            parts = [
+                f"{sign}{amount(i)} {i.singular if amount(i) == 1 and i.singular else i.label}"
+                for i in delta.items
+            ]
+            halves.append(", ".join(parts))
     return "Compute: " + "; ".join(halves) if halves else ""
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from stackplan.plan.model import Change, Plan
 from stackplan.plan.render import shown, unknown_paths
 
-JSON_FORMAT_VERSION = "1.0"
+JSON_FORMAT_VERSION = "1.1"  # 1.1: delta and quota by the kinds' measures
 
 
 def render_json(plan: Plan) -> str:
@@ -21,7 +21,6 @@ def render_json(plan: Plan) -> str:
 
 def plan_document(plan: Plan) -> dict[str, Any]:
     """The JSON value `render_json` prints."""
-    d = plan.delta
     return {
         "format_version": JSON_FORMAT_VERSION,
         "stack": plan.stack,
@@ -34,14 +33,15 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "summary": plan.counts(),
         "resource_changes": [_change(c) for c in plan.changes],
         "delta": {
-            "vcpus_added": d.vcpus_added,
-            "vcpus_removed": d.vcpus_removed,
-            "ram_mb_added": d.ram_mb_added,
-            "ram_mb_removed": d.ram_mb_removed,
-            "disk_gb_added": d.disk_gb_added,
-            "disk_gb_removed": d.disk_gb_removed,
+            f"{item.name}_{way}": getattr(item, way)
+            for item in plan.delta.items
+            for way in ("added", "removed")
         },
-        "quota": {"limits": dict(plan.quota.limits), "problems": list(plan.quota.problems)},
+        "quota": {
+            "limits": {k: v.max for k, v in plan.quota.limits.items()},
+            "used": {k: v.used for k, v in plan.quota.limits.items()},
+            "problems": list(plan.quota.problems),
+        },
         "warnings": list(plan.warnings),
         "outputs": dict(plan.outputs),
     }

@@ -95,9 +95,9 @@ def derived_cases() -> None:
 
     foreign = dump_state(replace(state, lineage=FOREIGN_LINEAGE))
     write_case("state_push_foreign_lineage", {"other.json": foreign})
-    write_case(
-        "state_push_older_serial", {"old.json": dump_state(replace(state, serial=state.serial - 1))}
-    )
+    # What the state was one write ago: the last record not yet there.
+    older = replace(state, serial=state.serial - 1).without(state.records[-1].address)
+    write_case("state_push_older_serial", {"old.json": dump_state(older)})
     write_case("plan_foreign_lineage_state", {"state.json": foreign})
     write_case("plan_stale_serial", {"state.json": dump_state(state.next_serial())})
 

@@ -9,7 +9,9 @@ import pytest
 from stackplan.addr import Address
 from stackplan.errors import ResolveError
 from stackplan.frozen import frozen_map
-from stackplan.resolve import load_tables, resolve
+from stackplan.kinds.base import Reads
+from stackplan.kinds.registry import KINDS
+from stackplan.resolve import resolve as resolve_with
 from stackplan.sim import seed
 from stackplan.spec.model import Desired, DesiredResource
 from tests.conftest import env_for
@@ -26,6 +28,10 @@ def server(name: str, image, flavor, index: int | None = None) -> DesiredResourc
 
 def desired(*servers: DesiredResource) -> Desired:
     return Desired("test", Path("stackplan.yaml"), "d", tuple(servers))
+
+
+def resolve(d: Desired, cloud) -> Desired:
+    return resolve_with(d, Reads(cloud), KINDS)
 
 
 def test_every_seed_flavor_and_active_image_resolves(sim, sim_env, cloud_for):
@@ -105,7 +111,14 @@ def test_request_count_does_not_depend_on_the_number_of_servers(
     assert stats.route("GET /image/v2/images") == 1
 
 
-def test_tables_expose_the_flavor_sizes(sim, sim_env, cloud_for):
-    tables = load_tables(cloud_for(sim_env))
-    assert tables.flavor("2").ram == 2048
-    assert len(tables.images) == len(seed.IMAGES)
+def test_one_run_lists_each_table_once_whatever_asks(make_sim, cloud_for, stats_of):
+    handle = make_sim()
+    stats = stats_of(handle.url)
+    cloud = cloud_for(env_for(handle.url))
+    cloud.compute.microversion  # noqa: B018
+    stats.reset()
+    reads = Reads(cloud)
+    for name in ("a", "b"):
+        resolve_with(desired(server(name, "Fedora 39", "m1.small")), reads, KINDS)
+    assert stats.route("GET /compute/v2.1/flavors/detail") == 1
+    assert stats.route("GET /image/v2/images") == 1

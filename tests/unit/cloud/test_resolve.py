@@ -1,4 +1,4 @@
-"""Resolution against given tables (no cloud): shapes, errors, all problems at once."""
+"""Resolution against given listings (no cloud): shapes, errors, all problems at once."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from stackplan.cloud.image import Image
 from stackplan.cloud.model import Flavor
 from stackplan.errors import ResolveError
 from stackplan.frozen import frozen_map
-from stackplan.resolve import Tables, resolve
+from stackplan.kinds.base import Reads
+from stackplan.kinds.registry import KINDS
+from stackplan.resolve import resolve as resolve_with
 from stackplan.spec.model import Desired, DesiredResource
 
 FLAVORS = (
@@ -27,7 +29,11 @@ IMAGES = (
     Image("i-f38", "Fedora 38", "deactivated", "2023-06-01T12:00:00Z"),
     Image("i-big", "bigram", "active", "2024-01-01T00:00:00Z", min_ram=4096),
 )
-TABLES = Tables.of(FLAVORS, IMAGES)
+
+
+def resolve(d: Desired) -> Desired:
+    """Resolution against the listings above: a pure run, no cloud."""
+    return resolve_with(d, Reads(None, {"compute.flavors": FLAVORS, "images": IMAGES}), KINDS)
 
 
 def server(name: str, image, flavor, index: int | None = None) -> DesiredResource:
@@ -55,7 +61,7 @@ def desired(*resources: DesiredResource) -> Desired:
 
 
 def test_names_become_ids_and_sizes():
-    out = resolve(desired(server("web", "cirros", "m1.small")), tables=TABLES)
+    out = resolve(desired(server("web", "cirros", "m1.small")))
     attrs = out.by_address()[Address("server", "web")].attrs
     assert "image" not in attrs and "flavor" not in attrs
     assert attrs["image_id"] == "i-cirros" and attrs["image_name"] == "cirros"
@@ -66,15 +72,12 @@ def test_names_become_ids_and_sizes():
 
 def test_keypairs_pass_unchanged():
     d = desired(server("web", "cirros", "m1.tiny"))
-    out = resolve(d, tables=TABLES)
+    out = resolve(d)
     assert out.resources[0] is d.resources[0]
 
 
 def test_ids_and_id_in_name_slot():
-    out = resolve(
-        desired(server("a", {"id": "i-u1"}, {"id": "3"}), server("b", "i-cirros", "1")),
-        tables=TABLES,
-    )
+    out = resolve(desired(server("a", {"id": "i-u1"}, {"id": "3"}), server("b", "i-cirros", "1")))
     by = out.by_address()
     assert by[Address("server", "a")].attrs["image_id"] == "i-u1"
     assert by[Address("server", "b")].attrs["image_id"] == "i-cirros"
@@ -83,13 +86,13 @@ def test_ids_and_id_in_name_slot():
 
 def test_most_recent_picks_the_newest():
     ref = {"name": "Ubuntu 22.04", "most_recent": True}
-    out = resolve(desired(server("db", ref, "m1.small")), tables=TABLES)
+    out = resolve(desired(server("db", ref, "m1.small")))
     assert out.by_address()[Address("server", "db")].attrs["image_id"] == "i-u2"
 
 
 def test_ambiguous_image_lists_candidates_and_suggests():
     with pytest.raises(ResolveError) as err:
-        resolve(desired(server("db", "Ubuntu 22.04", "m1.small")), tables=TABLES)
+        resolve(desired(server("db", "Ubuntu 22.04", "m1.small")))
     text = err.value.render()
     assert "2 images are named 'Ubuntu 22.04'" in text
     assert "i-u1 (created 2024-02-01T08:00:00Z" in text and "i-u2 (created 2024-05-02" in text
@@ -104,8 +107,7 @@ def test_every_problem_is_reported_at_once_and_sorted():
                 server("a", "cirros-0.6", "m1.smal"),
                 server("b", "Fedora 38", "m1.tiny"),
                 server("c", "Ubuntu 22.04", {"id": "99"}),
-            ),
-            tables=TABLES,
+            )
         )
     text = err.value.render()
     lines = [line for line in text.splitlines() if line.startswith("web.yaml")]
@@ -115,16 +117,13 @@ def test_every_problem_is_reported_at_once_and_sorted():
     assert "did you mean 'cirros'" in text
     assert "is deactivated, not active" in text
     assert "flavor ID '99' does not exist" in text
-    assert "5 problems resolving images and flavors" in text
+    assert "5 problems resolving names in the cloud" in text
     assert len(err.value.problems) == 5
 
 
 def test_flavor_too_small_for_the_image():
     with pytest.raises(ResolveError) as err:
-        resolve(
-            desired(server("a", {"id": "i-u1"}, "m1.disk5"), server("b", "bigram", "m1.small")),
-            tables=TABLES,
-        )
+        resolve(desired(server("a", {"id": "i-u1"}, "m1.disk5"), server("b", "bigram", "m1.small")))
     text = err.value.render()
     assert "has a 5 GiB disk but image 'Ubuntu 22.04' needs at least 10 GiB" in text
     assert "has 2048 MiB of RAM but image 'bigram' needs at least 4096 MiB" in text
@@ -132,7 +131,7 @@ def test_flavor_too_small_for_the_image():
 
 
 def test_disk_zero_flavor_fits_any_image_disk():
-    out = resolve(desired(server("a", {"id": "i-u1"}, "m1.tiny")), tables=TABLES)
+    out = resolve(desired(server("a", {"id": "i-u1"}, "m1.tiny")))
     assert out.by_address()[Address("server", "a")].attrs["flavor_disk"] == 0
 
 
@@ -141,7 +140,7 @@ def test_counted_servers_with_one_problem_share_a_line():
     for s in servers:
         object.__setattr__(s, "where", "web.yaml:3:3")
     with pytest.raises(ResolveError) as err:
-        resolve(desired(*servers), tables=TABLES)
+        resolve(desired(*servers))
     text = err.value.render()
     assert "server.web[0], server.web[1], server.web[2] and 2 more: no image named 'nope'" in text
-    assert "1 problem resolving images and flavors" in text
+    assert "1 problem resolving names in the cloud" in text

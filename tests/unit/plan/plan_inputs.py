@@ -8,7 +8,7 @@ from typing import Any
 
 from stackplan.addr import Address
 from stackplan.frozen import frozen_map
-from stackplan.kinds.base import Marker, Observed, ObservedResource
+from stackplan.kinds.base import Limit, Marker, Observed, ObservedResource
 from stackplan.plan.diff import DiffOptions
 from stackplan.spec.model import Desired, DesiredResource, Lifecycle
 from stackplan.state.model import FORMAT_VERSION, ResourceRecord, State
@@ -73,9 +73,14 @@ def options_from(doc: dict[str, Any]) -> DiffOptions:
         destroy=doc.get("destroy", False),
         created_at=doc.get("created_at", ""),
         lineage=doc.get("lineage", ""),
-        limits=doc.get("limits"),
+        limits=_limits(doc.get("limits")),
     )
 
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _limits(doc: dict[str, Any] | None) -> dict[str, Limit] | None:
+    """`{"instances": {"max": 10, "used": 9}, ...}`: the project's quota by measure."""
+    return None if doc is None else {k: Limit(**v) for k, v in doc.items()}

@@ -9,7 +9,7 @@ import pytest
 from stackplan.addr import Address
 from stackplan.errors import PlanError
 from stackplan.frozen import frozen_map
-from stackplan.kinds.base import Marker, Observed, ObservedResource
+from stackplan.kinds.base import GONE, Marker, Observed, ObservedResource
 from stackplan.plan.diff import DiffOptions, diff
 from stackplan.plan.model import Action, Reason
 from stackplan.spec.model import Desired, DesiredResource, Lifecycle
@@ -74,13 +74,19 @@ def cloud(*found, refreshed=True):
     return Observed(frozen_map({r.id: r for r in found}), refreshed)
 
 
-def seen(attrs, rid="id-1", status="ACTIVE", marker=None):
+def seen(attrs, rid="id-1", status="ACTIVE", marker=None, failed=False):
     shown = {
         k: attrs[k]
         for k in ("name", "image_id", "flavor_id", "key_name", "security_groups", "metadata")
     }
     return ObservedResource(
-        "server", rid, frozen_map({**shown, "availability_zone": "nova"}), status, None, marker
+        "server",
+        rid,
+        frozen_map({**shown, "availability_zone": "nova"}),
+        status,
+        None,
+        marker,
+        failed,
     )
 
 
@@ -211,7 +217,7 @@ def test_gone_from_cloud_is_created_again():
 
 
 def test_deleted_status_counts_as_gone():
-    change = one(plan_for(server(), obs=cloud(seen(server(), status="DELETED"))))
+    change = one(plan_for(server(), obs=cloud(seen(server(), status=GONE))))
     assert change.reason is Reason.GONE_FROM_CLOUD
 
 
@@ -237,7 +243,7 @@ def test_tainted_record_is_replaced():
 
 
 def test_server_in_error_is_replaced():
-    change = one(plan_for(server(), obs=cloud(seen(server(), status="ERROR"))))
+    change = one(plan_for(server(), obs=cloud(seen(server(), status="ERROR", failed=True))))
     assert change.action.is_replace and change.reason is Reason.TAINTED
 
 

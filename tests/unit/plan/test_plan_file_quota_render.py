@@ -12,6 +12,8 @@ from test_plan_diff import LINEAGE, WEB, cloud, desired, plan_for, record, seen,
 from stackplan.addr import Address
 from stackplan.errors import PlanError, StalePlanError
 from stackplan.frozen import frozen_map
+from stackplan.kinds.base import Limit
+from stackplan.kinds.registry import KINDS
 from stackplan.plan.diff import DiffOptions, diff
 from stackplan.plan.model import Action, Change, Plan, Reason
 from stackplan.plan.planfile import check_fresh, load_plan, save_plan
@@ -87,40 +89,22 @@ def test_plan_from_no_state_is_stale_once_a_state_exists():
 
 def test_delta_counts_creates_deletes_and_resizes():
     plan = plan_for(server(flavor="2"))
-    delta = resource_delta(plan)
-    assert (delta.vcpus_added, delta.ram_mb_added, delta.disk_gb_added) == (1, 2048, 20)
-    assert (delta.vcpus_removed, delta.ram_mb_removed, delta.disk_gb_removed) == (1, 512, 1)
+    delta = resource_delta(plan, KINDS)
+    assert tuple(delta.added(m) for m in ("vcpus", "ram_mb", "disk_gb")) == (1, 2048, 20)
+    assert tuple(delta.removed(m) for m in ("vcpus", "ram_mb", "disk_gb")) == (1, 512, 1)
 
 
 def test_quota_problem_names_what_is_short():
     servers = [(Address("server", "w", i), server(name=f"w{i}")) for i in range(12)]
     plan = diff(desired(*servers), None, cloud())
-    check = check_quota(
-        plan,
-        {
-            "maxTotalInstances": 10,
-            "totalInstancesUsed": 7,
-            "maxTotalCores": -1,
-            "totalCoresUsed": 50,
-        },
-    )
+    check = check_quota(plan, {"instances": Limit(10, 7), "vcpus": Limit(-1, 50)}, KINDS)
     assert check.problems == ("instances: the plan needs 12 more, the project has 3 of 10 left",)
 
 
 def test_quota_unlimited_and_freed_capacity_pass():
     plan = plan_for(server(image="img-2"))  # delete-then-create: no net need
-    assert (
-        check_quota(
-            plan,
-            {
-                "maxTotalInstances": 1,
-                "totalInstancesUsed": 1,
-                "maxTotalCores": 1,
-                "totalCoresUsed": 1,
-            },
-        ).problems
-        == ()
-    )
+    limits = {"instances": Limit(1, 1), "vcpus": Limit(1, 1)}
+    assert check_quota(plan, limits, KINDS).problems == ()
 
 
 def _big_plan(n: int) -> Plan:

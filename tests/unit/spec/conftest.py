@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from stackplan.spec.model import Desired
-from stackplan.workflow import SpecInput, load_desired
+from stackplan.workflow import SpecInput
+from stackplan.workflow import load as load_desired
 
 VALID = Path(__file__).resolve().parents[2] / "data" / "specs" / "valid"
 PUBLIC_KEY = (VALID / "keys" / "deploy.pub").read_text(encoding="utf-8").strip()

@@ -6,6 +6,7 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from stackplan.kinds.registry import KINDS
 from stackplan.schemas import load_schema
 from stackplan.spec.load import load_yaml
 from stackplan.spec.validate import schema_problems
@@ -15,7 +16,7 @@ SERVER = "servers:\n  web:\n    image: cirros\n    flavor: m1.tiny\n"
 
 
 def _problems(text: str) -> list[str]:
-    return [p.render() for p in schema_problems(load_yaml(text, "s.yaml"))]
+    return [p.render() for p in schema_problems(load_yaml(text, "s.yaml"), KINDS.values())]
 
 
 def test_the_schema_is_a_valid_2020_12_schema() -> None:

@@ -6,10 +6,10 @@ import threading
 import pytest
 from state_conformance import check_store
 
+from stackplan import atomic as atomic_module
 from stackplan.addr import Address
 from stackplan.errors import StateError
 from stackplan.state import LocalStateStore, ResourceRecord, State, dump_state
-from stackplan import atomic as atomic_module
 
 WEB = Address("server", "web")
 

@@ -1,0 +1,319 @@
+"""Validate, plan, apply, refresh, import: a spec against a cloud and a state, start to end.
+
+The steps are the pipeline of DESIGN.md: load the spec, lock and read the state, reach the
+cloud, resolve names, refresh, diff; apply walks the plan and writes the state after every
+step. Each function takes option values and returns a result value; rendering and exit
+codes are the CLI's.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stackplan.addr import Address
+from stackplan.clock import now_iso
+from stackplan.errors import ApplyError, PlanError, StackplanError, StateError
+from stackplan.kinds.base import Limit, Reads
+from stackplan.kinds.registry import KINDS
+from stackplan.spec.model import Desired
+from stackplan.spec.source import SpecInput
+from stackplan.state.model import RecordStatus, ResourceRecord, State
+from stackplan.state.store import StateStore
+from stackplan.workflow.context import (
+    CloudInput,
+    RunOptions,
+    connected,
+    existing_state,
+    load,
+    locked,
+    read_state,
+    state_location,
+    store_for,
+    store_of_spec_file,
+)
+
+if TYPE_CHECKING:
+    from stackplan.apply.events import EventSink
+    from stackplan.apply.executor import ApplyResult
+    from stackplan.cloud import Cloud
+    from stackplan.plan.model import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    targets: tuple[Address, ...] = ()
+    replace: tuple[Address, ...] = ()
+    destroy: bool = False
+    refresh: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    parallelism: int = 10
+    poll_interval: float = 1.0
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateResult:
+    desired: Desired
+    online: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    plan: Plan
+    desired: Desired
+    state_path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOutcome:
+    plan: Plan
+    result: ApplyResult | None  # None when the plan had nothing to do
+    state: State | None
+    outputs: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    state: State
+    updated: tuple[Address, ...]  # records whose attributes the cloud changed
+    gone: tuple[Address, ...]  # records forgotten: the cloud no longer has them
+    tainted: tuple[Address, ...]  # resources found in a failed status
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    address: Address
+    id: str
+    state: State
+
+
+def validate(
+    spec: SpecInput, *, online: bool = False, cloud: CloudInput | None = None
+) -> ValidateResult:
+    """Check the spec offline; with `online`, also resolve the names it gives the cloud."""
+    desired = load(spec)
+    if online:
+        from stackplan.resolve import resolve
+
+        with connected(cloud or CloudInput()) as connection:
+            desired = resolve(desired, Reads(connection), KINDS)
+    return ValidateResult(desired, online)
+
+
+def make_plan(desired: Desired, prior: State | None, cloud: Cloud, options: PlanOptions) -> Plan:
+    """Resolve, refresh and diff: the plan for `desired` against `prior` and the cloud."""
+    from stackplan.plan.diff import DiffOptions, diff
+    from stackplan.refresh import refresh, unrefreshed
+    from stackplan.resolve import resolve
+
+    reads = Reads(cloud)
+    lineage = prior.lineage if prior else str(uuid.uuid4())
+    resolved = desired if options.destroy else resolve(desired, reads, KINDS)
+    wanted = {r.kind for r in desired.resources}
+    observed = refresh(prior, reads, KINDS, lineage, wanted) if options.refresh else unrefreshed()
+    limits = None if options.destroy else _limits(reads, wanted)
+    diff_options = DiffOptions(
+        targets=options.targets,
+        replace=options.replace,
+        destroy=options.destroy,
+        created_at=now_iso(),
+        kinds=KINDS,
+        lineage=lineage,
+        limits=limits,
+    )
+    return diff(resolved, prior, observed, diff_options)
+
+
+def plan(run: RunOptions, options: PlanOptions) -> PlanResult:
+    """Make a plan under the state lock; nothing is changed anywhere."""
+    desired = load(run.spec)
+    store = store_for(run, desired.stack)
+    with locked(run, store), connected(run.cloud) as cloud:
+        made = make_plan(desired, read_state(store), cloud, options)
+    return PlanResult(made, desired, state_location(run, desired.stack))
+
+
+def apply(
+    run: RunOptions,
+    options: PlanOptions,
+    apply_options: ApplyOptions,
+    emit: EventSink,
+    approve: Callable[[Plan], bool],
+    plan_file: Path | None = None,
+) -> ApplyOutcome:
+    """Plan (or load a saved plan and check it is fresh), ask `approve`, carry it out."""
+    from stackplan.plan.planfile import check_fresh, load_plan
+
+    desired = load(run.spec)
+    saved = load_plan(plan_file) if plan_file is not None else None  # a bad file fails first
+    store = store_for(run, desired.stack)
+    with locked(run, store):
+        prior = read_state(store)
+        if saved is not None:
+            check_fresh(saved, prior, desired.digest)
+        with connected(run.cloud) as cloud:
+            made = saved if saved is not None else make_plan(desired, prior, cloud, options)
+            if made.quota.problems:
+                raise PlanError(
+                    "the plan needs more than the project's quota allows:\n  "
+                    + "\n  ".join(made.quota.problems),
+                    hint="ask for a larger quota, or plan fewer or smaller resources",
+                )
+            if not made.has_changes:
+                state = _with_outputs(store, prior, desired)
+                return ApplyOutcome(made, None, state, _outputs(state))
+            if not approve(made):
+                raise ApplyError("Apply cancelled: the plan was not approved.")
+            result = execute(made, prior, cloud, store, emit, apply_options)
+        state = _with_outputs(store, read_state(store), desired)
+    return ApplyOutcome(made, result, state, _outputs(state))
+
+
+def execute(
+    made: Plan,
+    prior: State | None,
+    cloud: Cloud,
+    store: StateStore,
+    emit: EventSink,
+    options: ApplyOptions,
+) -> ApplyResult:
+    """Walk the plan; the state is written after every step."""
+    from stackplan.apply.executor import ApplyOptions as ExecutorOptions
+    from stackplan.apply.executor import Executor
+    from stackplan.apply.recorder import StateRecorder
+
+    start = prior if prior is not None else State.new(made.stack, lineage=made.lineage)
+    recorder = StateRecorder(start, store.write, KINDS)
+    backpressure = cloud.backpressure
+    seen = [backpressure.total]
+
+    def pressure() -> int:
+        now = backpressure.total
+        pushed, seen[0] = now - seen[0], now
+        return pushed
+
+    executor = Executor(
+        made,
+        cloud,
+        KINDS,
+        recorder,
+        emit,
+        ExecutorOptions(parallelism=options.parallelism, poll_interval=options.poll_interval),
+        cancel=options.cancel,
+        pressure=pressure,
+    )
+    return executor.run()
+
+
+def refresh_state(run: RunOptions) -> RefreshResult:
+    """Bring the state's attributes in line with the cloud; forget what the cloud lost."""
+    from stackplan.refresh import refresh
+
+    store = store_of_spec_file(run)
+    with locked(run, store):
+        state = existing_state(store)
+        with connected(run.cloud) as cloud:
+            observed = refresh(state, Reads(cloud), KINDS, state.lineage)
+        updated, gone, tainted = [], [], []
+        new = state
+        for record in state.records:
+            found = observed.get(record.kind, record.id)
+            if record.id is None:
+                continue
+            if found is None or found.gone:
+                gone.append(record.address)
+                new = new.without(record.address)
+                continue
+            attributes = {**record.attributes, **found.attrs}
+            status = RecordStatus.TAINTED if found.failed else record.status
+            if attributes != dict(record.attributes) or status != record.status:
+                newly_tainted = status is RecordStatus.TAINTED and record.status != status
+                (tainted if newly_tainted else updated).append(record.address)
+                new = new.with_record(
+                    ResourceRecord(
+                        record.address,
+                        record.id,
+                        attributes,
+                        record.dependencies,
+                        status,
+                        record.created_at,
+                        record.updated_at,
+                    )
+                )
+        if new != state:
+            new = new.next_serial()
+            store.write(new)
+    return RefreshResult(new, tuple(updated), tuple(gone), tuple(tainted))
+
+
+def import_resource(run: RunOptions, address: Address, resource_id: str) -> ImportResult:
+    """Take an existing cloud resource under management at `address` (which the spec has)."""
+    from stackplan.resolve import resolve
+
+    desired = load(run.spec)
+    wanted = desired.by_address().get(address)
+    if wanted is None:
+        known = ", ".join(str(r.address) for r in desired.resources) or "none"
+        raise StackplanError(
+            f"{address} is not in the spec {run.spec.path}",
+            hint=f"add it to the spec first; the spec has: {known}",
+        )
+    store = store_for(run, desired.stack)
+    kind = KINDS[address.kind]
+    with locked(run, store):
+        state = read_state(store) or State.new(desired.stack)
+        if state.record(address) is not None:
+            raise StateError(
+                f"{address} is already in the state", hint=f"stackplan state rm {address} first"
+            )
+        with connected(run.cloud) as cloud:
+            reads = Reads(cloud)
+            resolved = resolve(desired, reads, KINDS).by_address()[address]
+            probe = ResourceRecord(address, resource_id)
+            found = [
+                r for r in kind.read_many(reads, [probe], state.lineage) if r.id == resource_id
+            ]
+        if not found:
+            raise StackplanError(
+                f"the cloud has no {kind.label} with ID {resource_id}", where=str(address)
+            )
+        # The spec's view fills what the cloud does not report (the user data digest).
+        attributes = {**kind.recorded(resolved.attrs), **found[0].attrs}
+        record = ResourceRecord(address, resource_id, attributes, resolved.depends_on)
+        updated = state.with_record(record).next_serial()
+        store.write(updated)
+    return ImportResult(address, resource_id, updated)
+
+
+def _with_outputs(store: StateStore, state: State | None, desired: Desired) -> State | None:
+    """The state with its outputs evaluated from the records, written if they changed."""
+    if state is None:
+        return None
+    from stackplan.outputs import evaluate_outputs
+
+    values = evaluate_outputs(desired.outputs, state)
+    if dict(state.outputs) == values:
+        return state
+    updated = state.with_outputs(values).next_serial()
+    store.write(updated)
+    return updated
+
+
+def _outputs(state: State | None) -> Mapping[str, Any]:
+    return dict(state.outputs) if state is not None else {}
+
+
+def _limits(reads: Reads, wanted: set[str]) -> dict[str, Limit]:
+    """The quota of the measures of the kinds the spec has."""
+    limits: dict[str, Limit] = {}
+    for name in sorted(wanted):
+        limits.update(KINDS[name].limits(reads))
+    return limits

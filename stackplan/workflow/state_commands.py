@@ -1,0 +1,116 @@
+"""The state commands (list, show, rm, mv, pull, push, unlock), outputs and the graph.
+
+Each change to the state is made under its lock and written through the store, so it is
+atomic and refused for a foreign lineage or an older serial by the store's own guard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from stackplan.addr import Address
+from stackplan.errors import ForeignStateError, StaleWriteError, StateError
+from stackplan.state.model import ResourceRecord, State
+from stackplan.workflow.context import (
+    RunOptions,
+    existing_state,
+    load,
+    locked,
+    read_state,
+    store_of_spec_file,
+)
+
+
+def _record(state: State, address: Address) -> ResourceRecord:
+    record = state.record(address)
+    if record is None:
+        known = ", ".join(str(a) for a in state.resources) or "none"
+        raise StateError(f"no resource {address} in the state", hint=f"the state holds: {known}")
+    return record
+
+
+def state_list(run: RunOptions) -> tuple[ResourceRecord, ...]:
+    state = read_state(store_of_spec_file(run))
+    return state.records if state else ()
+
+
+def state_show(run: RunOptions, address: Address) -> ResourceRecord:
+    return _record(existing_state(store_of_spec_file(run)), address)
+
+
+def _change(run: RunOptions, change: Callable[[State], State]) -> State:
+    store = store_of_spec_file(run)
+    with locked(run, store):
+        updated = change(existing_state(store)).next_serial()
+        store.write(updated)
+    return updated
+
+
+def state_rm(run: RunOptions, address: Address) -> ResourceRecord:
+    """Forget a resource (it stays in the cloud)."""
+    removed: list[ResourceRecord] = []
+
+    def forget(state: State) -> State:
+        removed.append(_record(state, address))
+        return state.without(address)
+
+    _change(run, forget)
+    return removed[0]
+
+
+def state_mv(run: RunOptions, src: Address, dst: Address) -> None:
+    _change(run, lambda state: state.moved(src, dst))
+
+
+def state_pull(run: RunOptions) -> State:
+    return existing_state(store_of_spec_file(run))
+
+
+def state_push(run: RunOptions, source: Path) -> State:
+    """Replace the state with `source`: the store refuses another lineage or an older one."""
+    from stackplan.state.file import parse_state
+
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StateError(f"cannot read {source}: {exc.strerror}") from None
+    pushed = parse_state(text, str(source)).next_serial()
+    store = store_of_spec_file(run)
+    with locked(run, store):
+        try:
+            store.write(pushed)
+        except ForeignStateError as exc:
+            raise StateError(
+                f"{source} belongs to another state (lineage {exc.written_lineage}, "
+                f"not {exc.stored_lineage})",
+                where=store.describe(),
+                hint="push only a state pulled from this one",
+            ) from exc
+        except StaleWriteError as exc:
+            raise StateError(
+                f"{source} is older than the current state "
+                f"(serial {exc.written_serial - 1} < {exc.stored_serial})",
+                where=store.describe(),
+                hint="pull the current state and make the change on it",
+            ) from exc
+    return pushed
+
+
+def state_unlock(run: RunOptions, lock_id: str, notify: Callable[[str], None] | None) -> None:
+    store_of_spec_file(run).force_unlock(lock_id, notify=notify)
+
+
+def outputs(run: RunOptions) -> Mapping[str, Any]:
+    state = read_state(store_of_spec_file(run))
+    return dict(state.outputs) if state else {}
+
+
+def dependency_graph(run: RunOptions) -> nx.DiGraph:
+    """The spec's dependency graph: an edge points at what is needed."""
+    from stackplan.spec.graph import dependency_graph as graph_of
+
+    return graph_of(load(run.spec))
