@@ -36,6 +36,11 @@ def serve(
     quota_instances: int = typer.Option(10, help="Servers per project; -1 = unlimited."),
     quota_cores: int = typer.Option(20, help="vCPUs per project; -1 = unlimited."),
     quota_ram: int = typer.Option(51200, help="RAM MiB per project; -1 = unlimited."),
+    quota_server_groups: int = typer.Option(10, help="Server groups per project; -1 = unlimited."),
+    quota_server_group_members: int = typer.Option(
+        10, help="Servers per server group; -1 = unlimited."
+    ),
+    hosts: int = typer.Option(1, help="Compute hosts (server group policies place on them)."),
     no_quota: bool = typer.Option(False, "--no-quota", help="Make every quota unlimited."),
 ) -> None:
     """Serve the cloud on one port laid out like devstack: /identity, /compute, /image."""
@@ -44,6 +49,7 @@ def serve(
 
     if no_quota:
         quota_instances = quota_cores = quota_ram = -1
+        quota_server_groups = quota_server_group_members = -1
     run(
         SimOptions(
             host=host,
@@ -59,6 +65,9 @@ def serve(
             quota_instances=quota_instances,
             quota_cores=quota_cores,
             quota_ram=quota_ram,
+            quota_server_groups=quota_server_groups,
+            quota_server_group_members=quota_server_group_members,
+            hosts=hosts,
         )
     )
 

@@ -8,14 +8,14 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from stackplan.sim import quota, seed
+from stackplan.sim import quota, seed, server_groups
 from stackplan.sim.options import Context
 from stackplan.sim.wire import ApiError, Request, Response
 
-# Advertise only what is rendered faithfully: up to 2.60 every server, flavor, keypair
-# and limits field of each microversion is implemented (compute-api.md 1.6).
+# Advertise only what is rendered faithfully: up to 2.64 every server, flavor, keypair,
+# server group and limits field of each microversion is implemented (compute-api.md 1.6).
 MIN_VERSION = (2, 1)
-MAX_VERSION = (2, 60)
+MAX_VERSION = (2, 64)
 MAX_LIMIT = 1000
 _VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 T = TypeVar("T")
@@ -147,6 +147,8 @@ def render_flavor(req: Request, f: seed.Flavor) -> dict[str, Any]:
     }
     if req.version >= (2, 55):
         body["description"] = None
+    if req.version >= (2, 61):
+        body["extra_specs"] = {}  # shown to whom the policy lets see them: everyone here
     return body
 
 
@@ -300,12 +302,12 @@ def limits(ctx: Context, req: Request) -> Response:
         "maxTotalRAMSize": opts.quota_ram,
         "maxServerMeta": quota.MAX_METADATA,
         "maxTotalKeypairs": quota.MAX_KEYPAIRS,
-        "maxServerGroups": 10,
-        "maxServerGroupMembers": 10,
+        "maxServerGroups": opts.quota_server_groups,
+        "maxServerGroupMembers": opts.quota_server_group_members,
         "totalInstancesUsed": used.instances,
         "totalCoresUsed": used.cores,
         "totalRAMUsed": used.ram,
-        "totalServerGroupsUsed": 0,
+        "totalServerGroupsUsed": server_groups.used(ctx, req.token.project_id),
     }
     # Keys dropped by later microversions (compute-api.md 10).
     if req.version < (2, 57):

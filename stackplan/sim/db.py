@@ -1,4 +1,4 @@
-"""SQLite storage for what the API creates: tokens, servers, keypairs.
+"""SQLite storage for what the API creates: tokens, servers, server groups, keypairs.
 
 One connection per thread (sqlite3 objects are not shared), WAL so readers never wait
 for the writer, and one process-wide lock around write transactions so 50 parallel
@@ -50,9 +50,21 @@ CREATE TABLE IF NOT EXISTS servers (
     next_vm_state TEXT,
     gone_at REAL,
     resize_from TEXT,
-    fault TEXT
+    fault TEXT,
+    host TEXT,
+    server_group TEXT
 );
 CREATE INDEX IF NOT EXISTS servers_project ON servers (project_id, gone_at);
+CREATE TABLE IF NOT EXISTS server_groups (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    project_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    created REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS keypairs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id TEXT NOT NULL,
@@ -74,7 +86,13 @@ class Database:
         self._local = threading.local()
         self._write_lock = threading.Lock()
         with self._write_lock:
-            self._conn().executescript(_SCHEMA)  # executescript commits by itself
+            conn = self._conn()
+            conn.executescript(_SCHEMA)  # executescript commits by itself
+            # A database made before a column existed gets it (`--db` survives upgrades).
+            have = {row["name"] for row in conn.execute("PRAGMA table_info(servers)")}
+            for column in ("host", "server_group"):
+                if column not in have:
+                    conn.execute(f"ALTER TABLE servers ADD COLUMN {column} TEXT")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -37,6 +37,9 @@ class SimOptions:
     quota_instances: int = 10
     quota_cores: int = 20
     quota_ram: int = 51200
+    quota_server_groups: int = 10
+    quota_server_group_members: int = 10
+    hosts: int = 1  # compute hosts the scheduler places servers on (server group policies)
 
 
 @dataclass(slots=True)

@@ -218,6 +218,8 @@ def _rebuild(
         body["key_name"] = new_row["key_name"]
     if req.version >= (2, 57):
         body["user_data"] = new_row["user_data"]
+    if req.version >= (2, 63):
+        body["trusted_image_certificates"] = None
     location = compute.links(req, "servers", row["id"])[0]["href"]
     return Response(202, {"server": body}, {"Location": location})
 

@@ -19,8 +19,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from stackplan.sim import compute, lifecycle, quota, seed
-from stackplan.sim.options import Context
+from stackplan.sim import compute, lifecycle, quota, seed, server_groups
+from stackplan.sim.options import UNLIMITED, Context
 from stackplan.sim.wire import ApiError, Request, Response
 
 _PROGRESS_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
@@ -111,7 +111,10 @@ def render(
     address: dict[str, Any] = {"addr": row["ip"], "version": 4}
     if not reduced:
         address.update({"OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": row["mac"]})
-    host_id = hashlib.sha224(f"{row['project_id']}sim-host".encode()).hexdigest()
+    # Nova's hostId: a hash of the project and the host, so a project can tell whether two
+    # of its servers share a host without learning the host's name.
+    host = row["host"]
+    host_id = hashlib.sha224(f"{row['project_id']}{host}".encode()).hexdigest() if host else ""
     body: dict[str, Any] = {
         "id": row["id"],
         "name": row["name"],
@@ -162,10 +165,22 @@ def render(
             "os-extended-volumes:volumes_attached": volumes,
         }
     )
+    if _is_admin(req):
+        shown_host = None if building else host
+        body["OS-EXT-SRV-ATTR:host"] = shown_host
+        body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = shown_host
+        body["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{row['seq']:08x}"
+    if req.version >= (2, 63):
+        body["trusted_image_certificates"] = None
     groups = json.loads(row["security_groups"])
     if groups:
         body["security_groups"] = groups
     return body
+
+
+def _is_admin(req: Request) -> bool:
+    user = seed.find_user(user_id=req.token.user_id) if req.token is not None else None
+    return user is not None and user.role == "admin"
 
 
 # -- create ----------------------------------------------------------------------------
@@ -233,6 +248,8 @@ def _allowed_keys(v: tuple[int, int]) -> set[str]:
         keys.add("description")
     if v >= (2, 52):
         keys.add("tags")
+    if v >= (2, 63):
+        keys.add("trusted_image_certificates")
     return keys
 
 
@@ -315,9 +332,8 @@ def create(ctx: Context, req: Request) -> Response:
     description = server.get("description") if req.version >= (2, 19) else name
     token = req.token
     now = ctx.now()
-    fail = metadata.get(FAIL_KEY) == "build"
     build_end = now + ctx.options.build_seconds
-    fault = json.dumps(
+    no_host = json.dumps(
         {
             "code": 500,
             "created": ts(build_end),
@@ -326,6 +342,13 @@ def create(ctx: Context, req: Request) -> Response:
     )
     ids = [str(uuid.uuid4()) for _ in range(count)]
     with ctx.db.write() as conn:
+        group_id = server_groups.hint(ctx, req, body, conn)
+        if group_id is not None:
+            limit = ctx.options.quota_server_group_members
+            have = len(server_groups.members(ctx, conn, group_id))
+            if limit != UNLIMITED and have + count > limit:
+                raise ApiError(403, "Quota exceeded, too many servers in group")
+        hosts = server_groups.place(ctx, conn, group_id, count)
         if (
             key_name is not None
             and conn.execute(
@@ -336,14 +359,17 @@ def create(ctx: Context, req: Request) -> Response:
             raise ApiError(400, "Invalid key_name provided.")
         used = quota.usage(ctx, token.project_id, conn)
         quota.check(ctx, used, quota.Usage(count, flavor.vcpus * count, flavor.ram * count))
-        for server_id in ids:
+        for server_id, host in zip(ids, hosts, strict=True):
+            # The scheduler finds no valid host, or the test asked for a failed build.
+            fail = host is None or metadata.get(FAIL_KEY) == "build"
             n = uuid.UUID(server_id).int
             conn.execute(
                 "INSERT INTO servers (id, project_id, user_id, name, description, flavor_id,"
                 " image_id, key_name, metadata, tags, security_groups, user_data,"
                 " access_ipv4, access_ipv6, ip, mac, created, updated, launched_at,"
-                " vm_state, task_state, task_until, next_vm_state, fault)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " vm_state, task_state, task_until, next_vm_state, fault, host, server_group)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?)",
                 (
                     server_id,
                     token.project_id,
@@ -368,7 +394,9 @@ def create(ctx: Context, req: Request) -> Response:
                     "spawning",
                     build_end,
                     "error" if fail else "active",
-                    fault if fail else None,
+                    no_host if fail else None,
+                    None if fail else host,
+                    group_id,
                 ),
             )
     if server.get("return_reservation_id"):

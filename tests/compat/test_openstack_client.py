@@ -100,3 +100,30 @@ def test_keypair_create_list_delete(compat_sim):
     assert "compat-key" in {k["Name"] for k in _json(env, "keypair", "list")}
     _run(env, "keypair", "delete", "compat-key")
     assert "compat-key" not in {k["Name"] for k in _json(env, "keypair", "list")}
+
+
+def test_server_group_create_show_hint_and_delete(compat_sim):
+    env = _sim_env(compat_sim.url)
+    group = _json(env, "server", "group", "create", "--policy", "anti-affinity", "compat-group")
+    assert group["policy"] == "anti-affinity" and group["members"] == []
+    assert group["id"] in {g["ID"] for g in _json(env, "server", "group", "list")}
+    assert _json(env, "server", "group", "show", group["id"])["name"] == "compat-group"
+    server = _json(
+        env,
+        "server",
+        "create",
+        "--image",
+        "cirros-0.6.2-x86_64-disk",
+        "--flavor",
+        "m1.tiny",
+        "--hint",
+        f"group={group['id']}",
+        "--wait",
+        "compat-grouped",
+    )
+    assert server["status"] == "ACTIVE"
+    assert _json(env, "server", "group", "show", group["id"])["members"] == [server["id"]]
+    _run(env, "server", "delete", "--wait", server["id"])
+    assert _json(env, "server", "group", "show", group["id"])["members"] == []
+    _run(env, "server", "group", "delete", group["id"])
+    assert group["id"] not in {g["ID"] for g in _json(env, "server", "group", "list")}

@@ -147,6 +147,16 @@ class CloudView:
     def server(self, server_id: str) -> dict[str, Any]:
         return self._get(f"/servers/{server_id}")["server"]
 
+    def server_groups(self) -> dict[str, dict[str, Any]]:
+        """Every server group of the project, by ID (the 2.64 shape: one `policy`)."""
+        resp = self.http.get(
+            f"{self.url}/compute/v2.1/os-server-groups",
+            headers={"OpenStack-API-Version": "compute 2.64"},
+            timeout=10,
+        )
+        resp.raise_for_status()
+        return {g["id"]: g for g in resp.json()["server_groups"]}
+
     def keypairs(self) -> list[str]:
         return sorted(k["keypair"]["name"] for k in self._get("/os-keypairs")["keypairs"])
 

@@ -31,7 +31,7 @@ def wait_status(compute: ComputeClient, server_id: str, *wanted: str, timeout: f
 
 def test_microversion_is_negotiated_from_the_version_document(sim, sim_env, cloud_for):
     compute = cloud_for(sim_env).compute
-    assert compute.microversion == (2, 60)  # min(the sim's 2.60, our 2.79)
+    assert compute.microversion == (2, 64)  # min(the sim's 2.64, our 2.79)
     capped = cloud_for({**sim_env, "OS_COMPUTE_API_VERSION": "2.30"}).compute
     assert capped.microversion == (2, 30)
 

@@ -14,7 +14,7 @@ def test_version_documents_need_no_token(sim):
     root = requests.get(f"{sim.url}/compute")
     assert root.status_code == 200
     (entry,) = root.json()["versions"]
-    assert (entry["min_version"], entry["version"]) == ("2.1", "2.60")
+    assert (entry["min_version"], entry["version"]) == ("2.1", "2.64")
     v21 = requests.get(f"{sim.url}/compute/v2.1/").json()["version"]
     assert v21["links"][0]["href"] == f"{sim.url}/compute/v2.1/"
 
@@ -26,10 +26,10 @@ def test_microversion_headers_and_rejections(sim):
     assert resp.headers["X-OpenStack-Nova-API-Version"] == "2.55"
     assert "description" in resp.json()["flavors"][0]
     legacy = api.compute("GET", "/flavors", headers={"X-OpenStack-Nova-API-Version": "latest"})
-    assert legacy.headers["X-OpenStack-Nova-API-Version"] == "2.60"
+    assert legacy.headers["X-OpenStack-Nova-API-Version"] == "2.64"
     too_new = api.compute("GET", "/flavors", headers={"OpenStack-API-Version": "compute 2.500"})
     assert too_new.status_code == 406
-    assert "maximum is 2.60" in too_new.json()["computeFault"]["message"]
+    assert "maximum is 2.64" in too_new.json()["computeFault"]["message"]
     bad = api.compute("GET", "/flavors", headers={"X-OpenStack-Nova-API-Version": "2.a"})
     assert bad.status_code == 400 and "badRequest" in bad.json()
 
@@ -137,3 +137,12 @@ def test_glance_list_filters_paging_and_show(sim):
     shown = api.http.get(f"{url}/{CIRROS}").json()
     assert shown["name"] == "cirros-0.6.2-x86_64-disk"
     assert api.http.get(f"{url}/cirros").status_code == 404
+
+
+def test_the_fields_of_2_61_to_2_63_appear_from_their_version(fast_api):
+    old, new = Api(fast_api.url, version="2.60"), Api(fast_api.url, version="2.63")
+    assert "extra_specs" not in old.compute("GET", "/flavors/1").json()["flavor"]
+    assert new.compute("GET", "/flavors/1").json()["flavor"]["extra_specs"] == {}
+    server_id = new.create_server()
+    assert new.server(server_id)["trusted_image_certificates"] is None
+    assert "trusted_image_certificates" not in old.server(server_id)
