@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 
 from stackplan.cli.sim import env_lines
 from stackplan.sim.app import SimHandle, SimOptions, start
+from tests.helpers import stackplan_command
 
 # Fast lifecycle for tests; quotas off so many tests can share one session cloud.
 _TEST_DEFAULTS: dict[str, Any] = {
@@ -117,7 +117,7 @@ def sim_process() -> Iterator[Callable[..., SimProcess]]:
     procs: list[SimProcess] = []
 
     def factory(**knobs: Any) -> SimProcess:
-        args = [sys.executable, "-m", "stackplan", "sim", "serve", "--port", "0"]
+        args = stackplan_command("sim", "serve", "--port", "0")
         knobs = {"build_seconds": 0.5, **knobs}
         if not any(k.startswith("quota_") for k in knobs):
             args.append("--no-quota")

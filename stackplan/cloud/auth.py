@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from stackplan.clock import utc_now
 from stackplan.cloud.catalog import Catalog
 from stackplan.cloud.config import CloudConfig
 from stackplan.cloud.http import HttpClient
@@ -325,7 +326,7 @@ class Authenticator:
     ) -> Token:
         received = time.monotonic()
         expires_at = parse_time(expires)
-        remaining = (expires_at - datetime.now(UTC)).total_seconds()
+        remaining = (expires_at - utc_now()).total_seconds()
         if issued:
             # The stated lifetime bounds what is left; when our clock runs ahead of the
             # cloud's (the token looks expired on arrival) it is all we can go by.

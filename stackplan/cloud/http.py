@@ -25,6 +25,7 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
+from stackplan.clock import utc_now
 from stackplan.cloud.secret import MASK, mask_body, mask_headers
 from stackplan.errors import CloudError
 
@@ -318,7 +319,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+        seconds = (when - (now or utc_now())).total_seconds()
     if seconds != seconds:  # NaN
         return None
     return max(0.0, seconds)

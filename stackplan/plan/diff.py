@@ -32,7 +32,7 @@ from stackplan.kinds.base import Effect, Kind, Limit, Observed, ObservedResource
 from stackplan.kinds.registry import KINDS
 from stackplan.plan.model import Action, Change, Plan, Reason
 from stackplan.plan.quota import check_quota, resource_delta
-from stackplan.plan.refs import UNKNOWN, interpolate, reference_address
+from stackplan.plan.refs import UNKNOWN, interpolate, reference_address, splat
 from stackplan.spec.graph import dependency_cycles, dependency_graph
 from stackplan.spec.interpolate import Reference
 from stackplan.spec.model import Desired, DesiredResource
@@ -239,17 +239,9 @@ class _Diff:
     def lookup(self, ref: Reference) -> Any:
         """What `${ref}` is worth now: from this plan's changes, else from the state."""
         address = reference_address(ref)
-        if address is None:  # a [*] splat: every instance of the base address, in order
-            bases = {
-                a
-                for a in (*self.done, *(self.prior.resources if self.prior else ()))
-                if a.base == Address(ref.kind, ref.name)
-            }
-            values = [
-                self.lookup(Reference(ref.kind, ref.name, a.index, ref.attr))
-                for a in sorted(bases, key=Address.sort_key)
-            ]
-            return UNKNOWN if any(v is UNKNOWN for v in values) else values
+        if address is None:
+            known = (*self.done, *(self.prior.resources if self.prior else ()))
+            return splat(ref, known, self.lookup)
         change = self.done.get(address)
         if change is not None:
             after, before = change.after or {}, change.before or {}

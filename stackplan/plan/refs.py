@@ -8,7 +8,7 @@ every referenced resource exists. The `${...}` syntax itself lives in `spec.inte
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from stackplan.addr import Address
@@ -20,7 +20,9 @@ __all__ = [
     "UNKNOWN",
     "Lookup",
     "has_references",
+    "holding_references",
     "interpolate",
+    "splat",
     "state_lookup",
 ]
 
@@ -48,15 +50,32 @@ def reference_address(ref: Reference) -> Address | None:
     return Address(ref.kind, ref.name, ref.index)
 
 
-def has_references(value: Any) -> bool:
-    """Whether `value` (a string, or lists and maps of them) still holds a reference."""
+def holding_references(value: Any, path: str = "") -> Iterator[str]:
+    """The dotted paths (`metadata.db_id`, `a[0]`) of the strings in `value` (a string, or
+    lists and maps of them) that still hold a reference: the one walk over nested values."""
     if isinstance(value, str):
-        return bool(references_in(value))
-    if isinstance(value, Mapping):
-        return any(has_references(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(has_references(v) for v in value)
-    return False
+        if references_in(value):
+            yield path
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from holding_references(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from holding_references(item, f"{path}[{i}]")
+
+
+def has_references(value: Any) -> bool:
+    """Whether `value` still holds a reference anywhere."""
+    return next(holding_references(value), None) is not None
+
+
+def splat(ref: Reference, addresses: Iterable[Address], lookup: Lookup) -> Any:
+    """What `${KIND.NAME[*].ATTR}` is worth: the value of every instance of KIND.NAME among
+    `addresses`, in index order, or UNKNOWN when one of them is."""
+    base = Address(ref.kind, ref.name)
+    instances = sorted({a for a in addresses if a.base == base}, key=Address.sort_key)
+    values = [lookup(Reference(ref.kind, ref.name, a.index, ref.attr)) for a in instances]
+    return UNKNOWN if any(v is UNKNOWN for v in values) else values
 
 
 def interpolate(attrs: Mapping[str, Any], lookup: Lookup) -> tuple[dict[str, Any], tuple[str, ...]]:
@@ -97,11 +116,8 @@ def state_lookup(state: State) -> Lookup:
 
     def lookup(ref: Reference) -> Any:
         address = reference_address(ref)
-        if address is None:  # a [*] splat: every instance, in index order
-            base = Address(ref.kind, ref.name)
-            found = [r.address for r in state.records if r.address.base == base]
-            values = [lookup(Reference(ref.kind, ref.name, a.index, ref.attr)) for a in found]
-            return UNKNOWN if any(v is UNKNOWN for v in values) else values
+        if address is None:
+            return splat(ref, state.resources, lookup)
         record = state.record(address)
         if record is None or record.id is None:
             return UNKNOWN

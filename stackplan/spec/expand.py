@@ -41,6 +41,7 @@ class RefSpec(Protocol):
 class SpecKind(SchemaKind, Protocol):
     """What expansion needs of a kind (stackplan.kinds.base.Kind provides it)."""
 
+    label: str  # what messages call it ("server group")
     references: Mapping[str, RefSpec]
     reference_attrs: tuple[str, ...]
     ref_attr: str
@@ -302,7 +303,11 @@ class _Expander:
         whole = parse_reference(raw.strip()[2:-1]) if raw.strip().startswith("${") else None
         if whole is not None and raw.strip().endswith("}") and raw.strip().count("${") == 1:
             if whole.kind != target or whole.attr not in ("id", "name"):
-                self._bad(path, f"{raw.strip()}: this field names a {target}; write its key")
+                self._bad(
+                    path,
+                    f"{raw.strip()}: this field names a {kind.label}: write the key of one in "
+                    f"the spec's {kind.section}, or the cloud's name",
+                )
                 return None
             if not self.reference(whole, path):
                 return None

@@ -15,9 +15,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
+from stackplan.clock import now_iso
 from stackplan.errors import LockError
 from stackplan.state.model import State
 
@@ -57,7 +57,7 @@ class LockInfo:
             user = getpass.getuser()
         except (KeyError, OSError):  # no passwd entry and no USER: a bare container
             user = str(os.getuid())
-        created = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        created = now_iso()
         return cls(str(uuid.uuid4()), operation, f"{user}@{host}", os.getpid(), host, created, path)
 
     def to_json(self) -> str:

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import run_stackplan
+
 pytestmark = pytest.mark.compat
 
 _BIN = Path(sys.executable).parent
@@ -25,12 +27,7 @@ OPENSTACK = shutil.which("openstack", path=str(_BIN)) or shutil.which("openstack
 
 def _sim_env(url: str, *flags: str) -> dict[str, str]:
     port = url.rsplit(":", 1)[-1]
-    out = subprocess.run(
-        [sys.executable, "-m", "stackplan", "sim", "env", "--port", port, *flags],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    out = run_stackplan(["sim", "env", "--port", port, *flags]).stdout
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     for line in out.splitlines():
         name, _, value = line.removeprefix("export ").partition("=")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from stackplan.state.file import dump_state
 from stackplan.state.model import ResourceRecord, State
 from stackplan.workflow import SpecInput, load
 from stackplan.workflow.schemas import spec_schema_text
+from tests.helpers import run_stackplan
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "stackplan"
@@ -47,14 +47,7 @@ def _every_kind_spec(tmp_path: Path) -> Path:
 
 
 def _stackplan(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stackplan", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin"},
-    )
+    return run_stackplan(args, cwd=cwd, env={"PATH": "/usr/bin:/bin"}, inherit_env=False)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -15,7 +15,7 @@ from typing import Any
 from stackplan.kinds.base import Kind
 from stackplan.kinds.registry import kind_of
 from stackplan.plan.model import Action, Change, Plan, Reason, ResourceDelta
-from stackplan.plan.refs import KNOWN_AFTER_APPLY, has_references
+from stackplan.plan.refs import KNOWN_AFTER_APPLY, has_references, holding_references
 
 __all__ = ["render_json", "render_markdown", "render_text"]
 
@@ -182,13 +182,9 @@ def drift_only(plan: Plan) -> list[Change]:
     return [c for c in plan.changes if c.action is Action.NO_OP and c.drift]
 
 
-def unknown_paths(value: Any, path: str = "") -> list[str]:
+def unknown_paths(value: Any) -> list[str]:
     """Dotted paths of the values in `value` still waiting for a reference."""
-    if isinstance(value, Mapping):
-        return [p for k, v in value.items() for p in unknown_paths(v, f"{path}.{k}" if path else k)]
-    if isinstance(value, list | tuple):
-        return [p for i, v in enumerate(value) for p in unknown_paths(v, f"{path}[{i}]")]
-    return [path] if has_references(value) else []
+    return list(holding_references(value))
 
 
 def render_text(plan: Plan, color: bool = False) -> str:

@@ -12,53 +12,32 @@ keep large stacks cheap:
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from stackplan.cloud import connect, load_config
 from tests.conftest import env_for
+from tests.helpers import SimStats, run_stackplan, servers_spec
 
 POLL_ROUTE = "GET /compute/v2.1/servers/detail"
 CIRROS_ID = "5c1f3b8e-6b0a-4c5e-9d1f-0a2b3c4d5e01"
-
-
-def _stats(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/_sim/stats", timeout=10) as response:
-        return json.load(response)
-
-
-def _reset(url: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(f"{url}/_sim/stats", method="DELETE")).close()
 
 
 def _apply_polls(url: str, directory: Path, count: int) -> int:
     """List requests of `apply --auto-approve` creating `count` servers, less the refresh."""
     directory.mkdir()
     spec = directory / "stackplan.yaml"
-    spec.write_text(
-        f"stack: polls{count}\nservers:\n  node:\n    count: {count}\n"
-        "    image: cirros-0.6.2-x86_64-disk\n    flavor: m1.tiny\n",
-        encoding="utf-8",
-    )
-    _reset(url)
-    done = subprocess.run(
-        [sys.executable, "-m", "stackplan", "apply", "--auto-approve", "-f", str(spec),
-         "--state", str(directory / "state.json")],
-        env={**os.environ, **env_for(url)}, capture_output=True, text=True, timeout=120,
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    spec.write_text(servers_spec(count, stack=f"polls{count}"), encoding="utf-8")
+    stats = SimStats(url)
+    stats.reset()
+    args = ["apply", "--auto-approve", "-f", str(spec), "--state", str(directory / "state.json")]
+    done = run_stackplan(args, env=env_for(url))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"Resources: {count} added" in done.stdout
-    return _stats(url)["routes"][POLL_ROUTE] - 1  # the plan's refresh lists servers once
+    return stats.route(POLL_ROUTE) - 1  # the plan's refresh lists servers once
 
 
 @pytest.mark.slow
@@ -116,7 +95,7 @@ def test_a_thousand_servers_are_listed_in_two_requests(make_sim):
     _create_servers(sim.url, 1000)
     cloud = connect(load_config(env=env_for(sim.url)))
     try:
-        _reset(sim.url)
+        SimStats(sim.url).reset()
         servers = cloud.compute.list_servers()
     finally:
         cloud.close()
@@ -124,4 +103,4 @@ def test_a_thousand_servers_are_listed_in_two_requests(make_sim):
     assert len({s.id for s in servers}) == 1000
     # Nova's default and largest page is 1,000: a full page, then the empty one after it.
     # (Besides: version discovery, and the flavor list that maps 2.47+ flavor names to IDs.)
-    assert _stats(sim.url)["routes"][POLL_ROUTE] == 2
+    assert SimStats(sim.url).route(POLL_ROUTE) == 2

@@ -27,13 +27,12 @@ import requests
 
 from stackplan.sim.app import SimHandle
 from tests.conftest import env_for
+from tests.helpers import CIRROS, SimStats, stackplan_command
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY_KEY = ROOT / "examples" / "web" / "keys" / "deploy.pub"
 OPENSTACK = shutil.which("openstack", path=str(Path(sys.executable).parent)) or "openstack"
 
-CIRROS = "cirros-0.6.2-x86_64-disk"
-CIRROS_ID = "5c1f3b8e-6b0a-4c5e-9d1f-0a2b3c4d5e01"
 FEDORA = "Fedora 39"
 FEDORA_ID = "5c1f3b8e-6b0a-4c5e-9d1f-0a2b3c4d5e04"
 FLAVOR_IDS = {"m1.tiny": "1", "m1.small": "2", "m1.medium": "3"}
@@ -73,7 +72,7 @@ class Cli:
     ) -> Result:
         """Run and assert the exit code (`rc=None`: any); stdin is not a terminal."""
         done = subprocess.run(
-            [sys.executable, "-m", "stackplan", *self._with_state(args)],
+            stackplan_command(*self._with_state(args)),
             cwd=self.cwd,
             env=self.env,
             input=stdin,
@@ -88,7 +87,7 @@ class Cli:
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, "-m", "stackplan", *self._with_state(args)],
+            stackplan_command(*self._with_state(args)),
             cwd=self.cwd,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -161,12 +160,10 @@ class CloudView:
         return sorted(k["keypair"]["name"] for k in self._get("/os-keypairs")["keypairs"])
 
     def reset_stats(self) -> None:
-        requests.delete(f"{self.url}/_sim/stats", timeout=10).raise_for_status()
+        SimStats(self.url).reset()
 
     def stats(self) -> dict[str, Any]:
-        resp = requests.get(f"{self.url}/_sim/stats", timeout=10)
-        resp.raise_for_status()
-        return resp.json()
+        return SimStats(self.url).read()
 
 
 @dataclass

@@ -4,8 +4,8 @@ removed from the spec, destroy."""
 
 from __future__ import annotations
 
+from tests.helpers import CIRROS_ID
 from tests.integration.cli.conftest import (
-    CIRROS_ID,
     FEDORA,
     FEDORA_ID,
     FLAVOR_IDS,

@@ -1,7 +1,7 @@
 """Helpers of the fault tests: `python -m stackplan` as a subprocess against a misbehaving
 
 - `servers_spec(dir, count)`  writes a spec of `count` cirros servers (stack `faults`).
-- `stackplan(args, env)`      runs the CLI to the end; `start_stackplan` starts it.
+- `stackplan(args, env)`      runs the CLI to the end (tests/helpers.py); `start_stackplan`.
 - `cloud_servers(env)`        the servers the cloud holds now (stackplan's own client).
 - `recorded_ids(state)`       address -> ID of the records that have an ID.
 - `sim_stats(url)`            the simulator's `/_sim/stats` counters.
@@ -9,32 +9,20 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from stackplan.cloud import ServerInfo, connect, load_config
 from stackplan.state.local import LocalStateStore
-
-CIRROS = "cirros-0.6.2-x86_64-disk"
+from tests import helpers
+from tests.helpers import SimStats, run_stackplan
 
 
 def servers_spec(directory: Path, count: int, stack: str = "faults") -> Path:
     spec = directory / "stackplan.yaml"
-    spec.write_text(
-        f"stack: {stack}\nservers:\n  node:\n    count: {count}\n"
-        f"    image: {CIRROS}\n    flavor: m1.tiny\n",
-        encoding="utf-8",
-    )
+    spec.write_text(helpers.servers_spec(count, stack=stack), encoding="utf-8")
     return spec
-
-
-def command(args: list[str], debug: bool = False) -> list[str]:
-    return [sys.executable, "-m", "stackplan", *(["--debug"] if debug else []), *args]
 
 
 def stackplan(
@@ -45,25 +33,7 @@ def stackplan(
     cwd: Path | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        command(args, debug),
-        env={**os.environ, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def start_stackplan(args: list[str], env: dict[str, str], **popen: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        command(args),
-        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
-        stdin=subprocess.DEVNULL,
-        text=True,
-        **popen,
-    )
+    return run_stackplan(args, env=env, debug=debug, cwd=cwd, timeout=timeout)
 
 
 def cloud_servers(env: dict[str, str]) -> list[ServerInfo]:
@@ -81,5 +51,4 @@ def recorded_ids(state: Path) -> dict[str, str]:
 
 
 def sim_stats(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/_sim/stats", timeout=10) as response:
-        return json.loads(response.read())
+    return SimStats(url).read()

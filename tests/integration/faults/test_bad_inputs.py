@@ -21,8 +21,6 @@ import hashlib
 import os
 import shlex
 import shutil
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import env_for
+from tests.helpers import run_stackplan
 
 CASES = Path(__file__).resolve().parents[2] / "data" / "bad_inputs"
 COMMON = CASES / "_common"
@@ -104,14 +103,8 @@ def run_case(case: Case, tmp: Path, url: str) -> list[str]:
     home.mkdir(parents=True)
     _prepare(case, work, url)
     before = _fingerprint(work)
-    done = subprocess.run(
-        [sys.executable, "-m", "stackplan", *case.args],
-        cwd=work,
-        env=_environment(case, url, home),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=90,
+    done = run_stackplan(
+        case.args, cwd=work, env=_environment(case, url, home), inherit_env=False, timeout=90
     )
     problems = []
     if done.returncode != 1:

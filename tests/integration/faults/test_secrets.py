@@ -17,7 +17,8 @@ import pytest
 from stackplan.cloud import ServerCreate, connect, load_config
 from stackplan.sim import servers as sim_servers
 from tests.conftest import env_for
-from tests.integration.faults.faultkit import CIRROS, stackplan
+from tests.helpers import CIRROS
+from tests.integration.faults.faultkit import stackplan
 
 PASSWORD = "secret"  # the simulator's users' password
 

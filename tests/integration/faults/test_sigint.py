@@ -20,12 +20,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import env_for
+from tests.helpers import start_stackplan
 from tests.integration.faults.faultkit import (
     cloud_servers,
     recorded_ids,
     servers_spec,
     stackplan,
-    start_stackplan,
 )
 
 COUNT = 20

@@ -7,6 +7,7 @@ import time
 
 import requests
 
+from tests.helpers import run_stackplan
 from tests.integration.sim.conftest import Api
 
 CLASSIC = ["m1.tiny", "m1.small", "m1.medium", "m1.large", "m1.nano", "m1.xlarge", "m1.micro"]
@@ -103,16 +104,10 @@ def test_restart_keeps_servers_and_keypairs(sim_process, tmp_path):
 
 
 def test_sim_env_fixture_matches_the_cli_and_authenticates(sim, sim_env):
-    import subprocess
-    import sys
-
     port = sim.url.rsplit(":", 1)[-1]
-    out = subprocess.run(
-        [sys.executable, "-m", "stackplan", "sim", "env", "--port", port],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    done = run_stackplan(["sim", "env", "--port", port])
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     assert f"export OS_AUTH_URL={sim_env['OS_AUTH_URL']}" in out
     body = {
         "auth": {

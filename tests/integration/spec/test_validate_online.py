@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.helpers import run_stackplan
 
 VALID = Path(__file__).parents[2] / "data" / "specs" / "valid"
 EXAMPLE = Path(__file__).parents[3] / "examples" / "web" / "stackplan.yaml"
 
 
 def _validate(spec: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stackplan", "validate", "-f", str(spec), *extra],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return run_stackplan(["validate", "-f", str(spec), *extra], env=env, inherit_env=False)
 
 
 def test_online_validation_resolves_every_name(sim_env: dict[str, str]) -> None:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_stackplan
 
 CASES = Path(__file__).resolve().parents[2] / "data" / "specs" / "invalid"
 _EXPECTED = re.compile(r"^(?:(?P<file>[^:\s]+):)?(?P<line>\d+):(?P<col>\d+): (?P<text>.+)$")
@@ -66,14 +66,11 @@ def test_the_corpus_is_big_enough() -> None:
 @pytest.mark.parametrize("case", _cases(), ids=lambda p: p.stem)
 def test_invalid_spec_is_reported_at_its_line(case: Path) -> None:
     args, expected = _read_err(case)
-    result = subprocess.run(
-        [sys.executable, "-m", "stackplan", "validate", "-f", case.name, *args],
-        cwd=CASES,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin"},  # no STACKPLAN_VAR_* from the developer's shell
-    )
+    # No STACKPLAN_VAR_* from the developer's shell: the environment is PATH alone.
+    result = run_stackplan(
+        ["validate", "-f", case.name, *args], cwd=CASES, env={"PATH": "/usr/bin:/bin"},
+        inherit_env=False, timeout=60,
+    )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "Traceback" not in output
