@@ -19,7 +19,7 @@ Decisions the issue left open, so a reader finds them in one place:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,6 +30,7 @@ from stackplan.errors import PlanError
 from stackplan.frozen import frozen_map
 from stackplan.kinds.base import Effect, Kind, Limit, Observed, ObservedResource
 from stackplan.kinds.registry import KINDS
+from stackplan.plan.guards import check_prevent_destroy, targeted
 from stackplan.plan.model import Action, Change, Plan, Reason
 from stackplan.plan.quota import check_quota, resource_delta
 from stackplan.plan.refs import UNKNOWN, interpolate, reference_address, splat
@@ -66,8 +67,9 @@ def diff(
     """
     run = _Diff(desired, prior, observed, options)
     changes = run.destroy_changes() if options.destroy else run.changes()
-    changes = _targeted(changes, desired, prior, options, run.warnings)
-    _check_prevent_destroy(changes, desired)
+    if options.targets:
+        changes = targeted(changes, options.targets, options.destroy, run.warnings)
+    check_prevent_destroy(changes, desired)
     plan = Plan(
         stack=desired.stack,
         lineage=run.lineage,
@@ -393,80 +395,3 @@ def _in_dependency_order(desired: Desired) -> list[DesiredResource]:
         graph.reverse(copy=False), key=lambda a: a.sort_key()
     )
     return [graph.nodes[a]["resource"] for a in order]
-
-
-def _expand(addresses: Iterable[Address], known: Iterable[Address]) -> set[Address]:
-    """Concrete addresses meant by `addresses` (a base address means every index)."""
-    known = tuple(known)
-    return {k for a in addresses for k in known if k == a or (a.index is None and k.base == a)}
-
-
-# -- targeting and prevent_destroy -------------------------------------------------------------
-
-
-def _targeted(
-    changes: list[Change],
-    desired: Desired,
-    prior: State | None,
-    options: DiffOptions,
-    warnings: list[str],
-) -> list[Change]:
-    """Only the targeted changes and what they need (with --destroy: what needs them)."""
-    if not options.targets:
-        return changes
-    every = {c.address for c in changes}
-    chosen = _expand(options.targets, every)
-    for target in options.targets:
-        if not _expand((target,), every):
-            warnings.append(f"--target {target} matches no resource in the spec or the state")
-    deps = {c.address: set(c.depends_on) for c in changes}
-    if options.destroy:  # also destroy what depends on a destroyed resource
-        deps = {a: {b for b, needs in deps.items() if a in _expand(needs, every)} for a in deps}
-    todo = list(chosen)
-    while todo:
-        for needed in _expand(deps.get(todo.pop(), ()), every) - chosen:
-            chosen.add(needed)
-            todo.append(needed)
-    names = ", ".join(str(t) for t in options.targets)
-    warnings.append(
-        f"Resource targeting is in effect: this plan covers only {names} and the resources "
-        f"{'depending on them' if options.destroy else 'they depend on'}; other changes may be "
-        "pending. Use --target for exceptional cases, not routinely."
-    )
-    return [c for c in changes if c.address in chosen]
-
-
-def _check_prevent_destroy(changes: list[Change], desired: Desired) -> None:
-    """Refuse a plan that deletes, replaces or rebuilds a resource the spec protects."""
-    protected = {r.address for r in desired.resources if r.lifecycle.prevent_destroy}
-    blocked = [
-        c
-        for c in changes
-        if c.address in protected
-        and c.action.is_destructive
-        and not (c.action is Action.DELETE and c.before is None)
-    ]
-    if not blocked:
-        return
-    lines = [f"  {c.address}: {_why_destroyed(c)}" for c in blocked]
-    raise PlanError(
-        "lifecycle.prevent_destroy forbids this plan, which would "
-        "delete or wipe these resources:\n" + "\n".join(lines),
-        where=", ".join(str(c.address) for c in blocked),
-        hint="revert the change that forces it, or remove prevent_destroy from the resource "
-        "in the spec if losing it is really intended",
-    )
-
-
-def _why_destroyed(change: Change) -> str:
-    verb = {Action.DELETE: "delete", Action.REBUILD: "rebuild (root disk wiped)"}.get(
-        change.action, "replace"
-    )
-    if change.replace_paths:
-        return f"{verb}, because {', '.join(change.replace_paths)} changed"
-    why = {
-        Reason.TAINTED: "it is tainted",
-        Reason.REPLACE_REQUESTED: "--replace asks for it",
-        Reason.DESTROY: "destroy deletes everything",
-    }.get(change.reason, change.reason.value)
-    return f"{verb}, because {why}"
