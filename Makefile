@@ -20,6 +20,7 @@ test: $(STAMP)
 	$(BIN)/ruff check stackplan tests
 	$(BIN)/ruff format --check stackplan tests
 	$(BIN)/python -m pytest -q
+	PYTHON=$(PYTHON) bash tests/install/installed_demo.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check stackplan tests

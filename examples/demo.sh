@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the embedded cloud: start it, plan and apply examples/web, print the
-# outputs, show that a second plan has nothing to do, and stop the cloud.
+# outputs, show that a second plan has nothing to do, destroy it all, and stop the cloud.
 # Run by `make demo`; needs `stackplan` on PATH (the Makefile puts .venv/bin there).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,4 +29,6 @@ echo "== stackplan output"
 stackplan output --state "$state"
 echo "== stackplan plan --detailed-exitcode (the cloud now matches the spec)"
 stackplan plan --state "$state" --detailed-exitcode
+echo "== stackplan destroy --auto-approve"
+stackplan destroy --auto-approve --state "$state"
 echo "== Done; stopping the embedded cloud."

@@ -37,8 +37,11 @@ class _Context:
         self._out = out
 
     def problem(self, field: str, message: str, hint: str = "") -> None:
+        """A problem with `field` (the spec's name), at the field's own line."""
         r = self._resource
-        where = f"{r.where} {self._kind.section}.{r.address.name}.{field}".strip()
+        at = r.fields.get(field) or r.where
+        path = f"{self._kind.section}.{r.address.name}.{field}"
+        where = f"{at}: {path}" if at else path
         self._out.append(_Problem(where, str(r.address), message, hint))
 
 

@@ -64,10 +64,15 @@ class ApplyOptions:
 
 @dataclass(frozen=True, slots=True)
 class ApplyResult:
+    """What an apply did. After an interrupt, `settling` were sent and recorded but not yet
+    seen ready (a server still building); `not_started` were never sent."""
+
     done: tuple[Address, ...]
     failed: tuple[tuple[Address, str], ...]
-    skipped: tuple[Address, ...]
+    skipped: tuple[Address, ...]  # a dependency failed
     interrupted: bool
+    settling: tuple[Address, ...] = ()
+    not_started: tuple[Address, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -143,14 +148,16 @@ class Executor:
                 if walk.waiting and time.monotonic() >= next_poll:
                     settled = self._poll(walk, pool)
                     next_poll = time.monotonic() + self._poll_interval(settled, walk)
-        pending = [s.address for s in walk.ready] + [w.step.address for w in walk.waiting.values()]
+        settling = tuple(dict.fromkeys(w.step.address for w in walk.waiting.values()))
+        seen = {*walk.done, *(a for a, _ in walk.failed), *walk.skipped, *settling}
+        never = sorted({s.address for s in graph.nodes} - seen, key=Address.sort_key)
         return ApplyResult(
             done=tuple(walk.done),
             failed=tuple(walk.failed),
-            skipped=tuple(walk.skipped) + tuple(pending)
-            if self.cancel.is_set()
-            else tuple(walk.skipped),
+            skipped=tuple(walk.skipped),
             interrupted=self.cancel.is_set(),
+            settling=settling,
+            not_started=tuple(never),
         )
 
     # -- scheduling ---------------------------------------------------------------------
@@ -282,7 +289,7 @@ class Executor:
         walk.ready.sort(key=_order)
 
     def _fail(self, walk: _Walk, step: Step, message: str, resource_id: str | None = None) -> None:
-        self.recorder.step_failed(step, resource_id)
+        self.recorder.step_failed(step, resource_id, message)
         self.emit(ChangeFailed(step.address, step.change.action, message))
         walk.failed.append((step.address, message))
         for later in nx.descendants(walk.graph, step):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step
@@ -15,6 +16,7 @@ from stackplan.clock import now_iso
 from stackplan.kinds.base import Kind, Marker
 from stackplan.plan.model import Action
 from stackplan.plan.refs import interpolate, state_lookup
+from stackplan.sensitive import digested
 from stackplan.state.model import CREATE_TOKEN, RecordStatus, ResourceRecord, State
 
 
@@ -97,30 +99,34 @@ class StateRecorder:
         )
         self._commit(lambda s: s.with_record(record))
 
-    def created(self, step: Step, resource_id: str, attrs: Mapping[str, Any]) -> None:
+    def _recorded(self, step: Step, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        """What the state keeps of `attrs`: the kind's choice, sensitive values digested."""
         kind = self._kinds[step.address.kind]
+        return digested(kind.recorded(attrs), step.change.sensitive)
+
+    def created(self, step: Step, resource_id: str, attrs: Mapping[str, Any]) -> None:
         record = ResourceRecord(
             address=step.address,
             id=resource_id,
-            attributes=kind.recorded(attrs),
+            attributes=self._recorded(step, attrs),
             dependencies=step.change.depends_on,
             status=RecordStatus.OK,
             created_at=now_iso(),
             updated_at=now_iso(),
+            sensitive=step.change.sensitive,
         )
         self._commit(lambda s: s.with_record(record))
 
     def adopt(self, step: Step) -> None:
         change = step.change
-        kind = self._kinds[step.address.kind]
-        after = change.after or {}
         record = ResourceRecord(
             address=step.address,
             id=change.id,
-            attributes=kind.recorded(after),
+            attributes=self._recorded(step, change.after or {}),
             dependencies=change.depends_on,
             status=RecordStatus.OK,
             updated_at=now_iso(),
+            sensitive=change.sensitive,
         )
         self._commit(lambda s: s.with_record(record))
 
@@ -134,8 +140,7 @@ class StateRecorder:
         changes: list[Callable[[State], State]] = []
         for step in steps:
             if step.phase == UPDATE:
-                kind = self._kinds[step.address.kind]
-                attributes = kind.recorded(self.filled(step.change.after or {}))
+                attributes = self._recorded(step, self.filled(step.change.after or {}))
                 changes.append(lambda s, step=step, a=attributes: _updated(s, step, a))
             elif step.phase == DELETE:
                 changes.append(lambda s, step=step: _forget(s, step, step.change.id))
@@ -148,28 +153,22 @@ class StateRecorder:
         if changes:
             self._commit(change_all)
 
-    def step_failed(self, step: Step, resource_id: str | None) -> None:
-        """A failed create with an ID (the server went ERROR) is kept as tainted."""
+    def step_failed(self, step: Step, resource_id: str | None, fault: str | None = None) -> None:
+        """A failed create with an ID (a server that went to ERROR) is kept as tainted, with
+        the cloud's fault, so that the next plan says why it replaces it."""
         if step.phase != CREATE or resource_id is None:
             return  # a pending_create record stays: the next refresh looks for its tag
         record = self._state.record(step.address)
         if record is not None and record.id == resource_id:
-            self._commit(lambda s: s.with_record(record.with_status(RecordStatus.TAINTED)))
+            tainted = replace(record, status=RecordStatus.TAINTED, fault=fault)
+            self._commit(lambda s: s.with_record(tainted))
 
     def id_to_delete(self, step: Step) -> str | None:
         return step.change.id
 
 
 def _replace_attrs(record: ResourceRecord, attributes: Mapping[str, Any]) -> ResourceRecord:
-    return ResourceRecord(
-        address=record.address,
-        id=record.id,
-        attributes=attributes,
-        dependencies=record.dependencies,
-        status=record.status,
-        created_at=record.created_at,
-        updated_at=now_iso(),
-    )
+    return replace(record, attributes=attributes, updated_at=now_iso())
 
 
 def _updated(state: State, step: Step, attributes: Mapping[str, Any]) -> State:
@@ -187,6 +186,7 @@ def _updated(state: State, step: Step, attributes: Mapping[str, Any]) -> State:
             status=RecordStatus.OK,
             created_at=record.created_at if record else None,
             updated_at=now_iso(),
+            sensitive=step.change.sensitive,
         )
     )
 

@@ -6,13 +6,17 @@ need them, so that `stackplan --help` starts fast.
 
 from __future__ import annotations
 
+import json
 import logging
+import platform
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import typer
 
+from stackplan import __version__
 from stackplan.cli import exit_codes, interrupts, options, output
 from stackplan.cli.sim import sim_app
 from stackplan.cli.state import state_app
@@ -32,12 +36,39 @@ app.add_typer(state_app, name="state")
 _debug = False
 
 
-@app.callback()
+def _print_version(as_json: bool) -> None:
+    from stackplan.plan.model import PLAN_FORMAT_VERSION
+    from stackplan.plan.render.jsonplan import JSON_FORMAT_VERSION
+    from stackplan.state.model import FORMAT_VERSION
+
+    if not as_json:
+        typer.echo(f"stackplan {__version__}")
+        return
+    doc = {
+        "version": __version__,
+        "python": platform.python_version(),
+        "state_format": FORMAT_VERSION,
+        "plan_file_format": PLAN_FORMAT_VERSION,
+        "json_plan_format": JSON_FORMAT_VERSION,
+    }
+    typer.echo(json.dumps(doc, indent=2))
+
+
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     debug: bool = typer.Option(
         False, "--debug", help="Log HTTP traffic (secrets masked) and show tracebacks."
     ),
+    version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    as_json: bool = typer.Option(False, "--json", help="With --version: print JSON for tools."),
 ) -> None:
+    if version:
+        _print_version(as_json)
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help(), err=True)
+        raise typer.Exit(exit_codes.ERROR)
     global _debug
     _debug = debug
     if debug:
@@ -46,6 +77,14 @@ def _root(
         )
         # urllib3 logs raw request lines; our own http layer logs them masked instead.
         logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+@app.command("version")
+def version_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for tools."),
+) -> None:
+    """Print the version of stackplan and of the formats it reads and writes."""
+    _print_version(as_json)
 
 
 @app.command()
@@ -63,7 +102,7 @@ def validate(
     from stackplan.plan.render.reports import validate_summary
 
     spec = options.spec_input(file, var, var_file)
-    result = workflow.validate(spec, online=online, cloud=workflow.CloudInput(cloud))
+    result = workflow.validate(spec, online=online, cloud=options.cloud_input(cloud))
     typer.echo(validate_summary(result.desired, result.online))
 
 
@@ -96,6 +135,8 @@ def plan(
     )
     result = workflow.plan(run, options.plan_options(target, replace, destroy, no_refresh))
     typer.echo(output.render_plan(result.plan, fmt))
+    if (refused := workflow.refusal(result.plan)) is not None:
+        raise refused  # shown above, and not saved: apply would refuse it
     if out is not None:
         save_plan(result.plan, out)
         typer.echo(f"Saved the plan to {out}: apply it with `stackplan apply {out}`.", err=True)
@@ -251,9 +292,8 @@ def output_cmd(
 
     from stackplan import workflow
 
-    values = workflow.outputs(
-        options.run_options(options.spec_input(file), command="output", state=state)
-    )
+    run = options.run_options(options.spec_input(file), command="output", state=state)
+    values = workflow.outputs(run)
     if name is None:
         typer.echo(output.render_outputs(values, as_json))
         return
@@ -313,15 +353,28 @@ def _check_format(fmt: str) -> None:
 
 
 def main() -> None:
-    """Entry point: one place turns errors into a message and exit code 1."""
+    """Entry point: one place turns errors into a message and an exit code.
+
+    Usage errors (a mistyped flag or command, a bad flag value) exit 1 like every other
+    error: click's own 2 is what `--detailed-exitcode` means by "changes present", and a
+    CI gate accepting 0 or 2 must not pass a typo.
+    """
+    click = _click_exceptions()
     try:
-        app()
+        code = app(standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
+        raise SystemExit(exit_codes.ERROR) from None
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "stackplan"
+        typer.echo(f"Error: {exc.format_message()}\n  hint: see '{where} --help'", err=True)
+        raise SystemExit(exit_codes.ERROR) from None
     except StackplanError as exc:
         if _debug:
             traceback.print_exc()
         typer.echo(f"Error: {exc.render()}", err=True)
         raise SystemExit(exit_codes.ERROR) from None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.Abort):
         typer.echo("Interrupted.", err=True)
         raise SystemExit(exit_codes.INTERRUPTED) from None
     except Exception as exc:  # a bug: say so plainly; the traceback is for --debug
@@ -333,3 +386,13 @@ def main() -> None:
             err=True,
         )
         raise SystemExit(exit_codes.ERROR) from None
+    raise SystemExit(code if isinstance(code, int) else exit_codes.OK)
+
+
+def _click_exceptions() -> Any:
+    """click's exception classes: typer vendors click from 0.20 on, older ones depend on it."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - an older typer
+        from click import exceptions
+    return exceptions

@@ -77,6 +77,13 @@ AutoApprove = Annotated[
 ]
 
 
+def cloud_input(cloud: str | None):  # -> CloudInput (imported lazily)
+    """The cloud of `--cloud` and the environment; retries are told on stderr."""
+    from stackplan.workflow import CloudInput
+
+    return CloudInput(cloud, dict(os.environ), notify=lambda message: typer.echo(message, err=True))
+
+
 def run_options(
     spec: SpecInput,
     *,
@@ -85,11 +92,11 @@ def run_options(
     cloud: str | None = None,
     lock_timeout: float = 0.0,
 ):  # -> RunOptions (imported lazily)
-    from stackplan.workflow import CloudInput, RunOptions
+    from stackplan.workflow import RunOptions
 
     return RunOptions(
         spec=spec,
-        cloud=CloudInput(cloud, dict(os.environ)),
+        cloud=cloud_input(cloud),
         state_path=state,
         lock_timeout=lock_timeout,
         command=command,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from collections.abc import Mapping
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
 
 def is_terminal() -> bool:
+    """Whether to colour: a terminal that did not ask for none (NO_COLOR, TERM=dumb)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
     return sys.stdout.isatty()
 
 

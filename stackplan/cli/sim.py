@@ -5,9 +5,12 @@ The simulator modules are imported inside the commands, so `stackplan --help` st
 
 from __future__ import annotations
 
+import errno
 import shlex
 
 import typer
+
+from stackplan.errors import StackplanError
 
 # Keep in step with stackplan.sim.options.DEFAULT_PORT (not imported: startup speed).
 DEFAULT_PORT = 5555
@@ -45,31 +48,39 @@ def serve(
 ) -> None:
     """Serve the cloud on one port laid out like devstack: /identity, /compute, /image."""
     from stackplan.sim.app import SimOptions
-    from stackplan.sim.app import serve as run
+    from stackplan.sim.app import serve as _serve
 
     if no_quota:
         quota_instances = quota_cores = quota_ram = -1
         quota_server_groups = quota_server_group_members = -1
-    run(
-        SimOptions(
-            host=host,
-            port=port,
-            db=db,
-            latency_ms=latency_ms,
-            build_seconds=build_seconds,
-            delete_seconds=delete_seconds,
-            fault_rate=fault_rate,
-            rate_limit=rate_limit,
-            token_ttl=token_ttl,
-            seed=seed,
-            quota_instances=quota_instances,
-            quota_cores=quota_cores,
-            quota_ram=quota_ram,
-            quota_server_groups=quota_server_groups,
-            quota_server_group_members=quota_server_group_members,
-            hosts=hosts,
+    try:
+        _serve(
+            SimOptions(
+                host=host,
+                port=port,
+                db=db,
+                latency_ms=latency_ms,
+                build_seconds=build_seconds,
+                delete_seconds=delete_seconds,
+                fault_rate=fault_rate,
+                rate_limit=rate_limit,
+                token_ttl=token_ttl,
+                seed=seed,
+                quota_instances=quota_instances,
+                quota_cores=quota_cores,
+                quota_ram=quota_ram,
+                quota_server_groups=quota_server_groups,
+                quota_server_group_members=quota_server_group_members,
+                hosts=hosts,
+            )
         )
-    )
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise StackplanError(
+            f"cannot serve on {host}:{port}: the port is in use",
+            hint="stop what listens there, pick another --port, or give --port 0 for a free one",
+        ) from None
 
 
 def env_lines(url: str, user: str = "demo", v2: bool = False) -> list[str]:

@@ -110,12 +110,20 @@ def push(
 
 @state_app.command()
 def unlock(
-    lock_id: str, file: options.SpecFile = DEFAULT_SPEC, state: options.StatePath = None
+    lock_id: str,
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    force: bool = typer.Option(
+        False, "--force", help="Remove the lock even though its holder still runs."
+    ),
 ) -> None:
     """Remove a lock left behind (by a run on another host, say)."""
     from stackplan import workflow
 
     workflow.state_unlock(
-        _run(file, state, "state unlock"), lock_id, lambda message: typer.echo(message, err=True)
+        _run(file, state, "state unlock"),
+        lock_id,
+        lambda message: typer.echo(message, err=True),
+        force=force,
     )
     typer.echo(f"Lock {lock_id} removed.")

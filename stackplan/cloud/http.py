@@ -26,7 +26,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
 from stackplan.clock import utc_now
-from stackplan.cloud.secret import MASK, mask_body, mask_headers
+from stackplan.cloud.secret import MASK, mask_body, mask_headers, mask_sensitive
 from stackplan.errors import CloudError
 
 log = logging.getLogger("stackplan.http")
@@ -95,6 +95,17 @@ class RetryEvent:
     delay: float
     status: int | None  # None for a connection error
     reason: str
+    attempts: int = 0  # how many attempts there are in all (0: not said)
+
+    def describe(self) -> str:
+        """`retrying GET /compute/v2.1/servers/detail in 2 s: read timed out after 60 s
+        (attempt 2 of 5)`: the line a user sees for each retry."""
+        of = f" of {self.attempts}" if self.attempts else ""
+        wait = f"{round(self.delay, 1):g} s"
+        return (
+            f"retrying {self.method} {_path(self.url)} in {wait}: {self.reason} "
+            f"(attempt {self.attempt + 1}{of})"
+        )
 
 
 class Backpressure:
@@ -183,7 +194,8 @@ class HttpClient:
             except requests.RequestException as exc:
                 if attempt < self.options.max_retries and (safe or _nothing_sent(exc)):
                     attempt += 1
-                    self._wait(method, url, attempt, self._backoff(attempt), None, _reason(exc))
+                    reason = _reason(exc, self.options)
+                    self._wait(method, url, attempt, self._backoff(attempt), None, reason)
                     continue
                 raise _connection_error(method, url, exc) from exc
             status = response.status
@@ -264,7 +276,9 @@ class HttpClient:
         return ceiling * random.uniform(0.5, 1.0)  # jitter spreads retries of many workers
 
     def _wait(self, method: str, url: str, attempt: int, delay: float, status, reason) -> None:
-        event = RetryEvent(method, url, attempt, delay, status, reason)
+        event = RetryEvent(
+            method, url, attempt, delay, status, reason, self.options.max_retries + 1
+        )
         log.debug(
             "RETRY %s %s (%s), attempt %d in %.2fs", method, _path(url), reason, attempt, delay
         )
@@ -276,7 +290,7 @@ class HttpClient:
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
-        return text
+        return mask_sensitive(text)
 
 
 # -- retry rules ---------------------------------------------------------------------------
@@ -390,7 +404,10 @@ def _connection_error(method: str, url: str, exc: requests.RequestException) -> 
     if isinstance(exc, requests.exceptions.SSLError):
         hint = "the TLS certificate was not accepted; set OS_CACERT (or cacert in clouds.yaml)"
     elif isinstance(exc, requests.Timeout):
-        hint = "the cloud did not answer in time; check the network or raise the timeout"
+        hint = (
+            "the cloud did not answer in time; check the network, or give it longer with "
+            "api_timeout in clouds.yaml or OS_API_TIMEOUT (seconds)"
+        )
     else:
         hint = f"is the cloud running and reachable at {base}? check OS_AUTH_URL / clouds.yaml"
     return CloudError(
@@ -398,15 +415,17 @@ def _connection_error(method: str, url: str, exc: requests.RequestException) -> 
     )
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, options: HttpOptions | None = None) -> str:
     text = str(exc)
+    if isinstance(exc, requests.ConnectTimeout):
+        after = f" after {options.connect_timeout:g} s" if options else ""
+        return f"connection timed out{after}"
+    if isinstance(exc, requests.ReadTimeout):
+        after = f" after {options.read_timeout:g} s" if options else ""
+        return f"read timed out{after}"
     match = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
     if match:
         return match.group(1).strip()
-    if isinstance(exc, requests.ConnectTimeout):
-        return "connection timed out"
-    if isinstance(exc, requests.ReadTimeout):
-        return "read timed out"
     return type(exc).__name__ + (f": {text[:200]}" if text else "")
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +43,16 @@ class Secret:
 
 
 SECRET_HEADERS = frozenset({"x-auth-token", "x-subject-token", "x-service-token", "authorization"})
+# user_data is base64 of whatever cloud-init carries (passwords, keys): never logged.
 SECRET_KEYS = frozenset(
-    {"password", "adminPass", "secret", "private_key", "application_credential_secret"}
+    {
+        "password",
+        "adminPass",
+        "secret",
+        "private_key",
+        "application_credential_secret",
+        "user_data",
+    }
 )
 BODY_LOG_LIMIT = 2000
 
@@ -75,6 +84,30 @@ def mask_body(body: bytes | str | None) -> str:
         text = json.dumps(_mask_value(data), sort_keys=True)
     if len(text) > BODY_LOG_LIMIT:
         text = f"{text[:BODY_LOG_LIMIT]}... ({len(text)} chars)"
+    return text
+
+
+# Values the spec marks sensitive (`sensitive: true` variables), masked wherever they occur
+# in a logged body or URL; registered once per run, before the cloud is reached.
+_SENSITIVE: set[str] = set()
+_SENSITIVE_LOCK = threading.Lock()
+
+
+def register_sensitive(values: Iterable[str]) -> None:
+    """Mask each of `values` (and its JSON-escaped form) in every log line from now on."""
+    with _SENSITIVE_LOCK:
+        for value in values:
+            if value:
+                _SENSITIVE.add(value)
+                _SENSITIVE.add(json.dumps(value)[1:-1])
+
+
+def mask_sensitive(text: str) -> str:
+    """`text` with every registered sensitive value replaced by ***."""
+    with _SENSITIVE_LOCK:
+        values = sorted(_SENSITIVE, key=len, reverse=True)
+    for value in values:
+        text = text.replace(value, MASK)
     return text
 
 

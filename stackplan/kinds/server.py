@@ -6,7 +6,7 @@ Desired attributes, as `expand` makes them (image and flavor before `resolve`):
     flavor               {"id"} | {"name"}                 -> flavor_id, flavor_name, sizes
     key_name             a keypair's name (`${keypair.K.name}` for the spec's own)
     server_group_id      a server group's ID (`${server_group.G.id}` for the spec's own)
-    security_groups      sorted names; ["default"] when the spec says nothing
+    security_groups      sorted names; None when the spec says nothing (the cloud chooses)
     metadata             strings; may hold ${...} references, filled at apply
     user_data            the text (state and plans keep its digest, user_data_sha256)
     availability_zone    None: the cloud chooses
@@ -169,7 +169,7 @@ class ServerKind(Kind):
     folded: ClassVar[frozenset[str]] = frozenset(
         {"image_name", "flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk", "image_update"}
     )
-    cloud_chosen: ClassVar[frozenset[str]] = frozenset({"availability_zone"})
+    cloud_chosen: ClassVar[frozenset[str]] = frozenset({"availability_zone", "security_groups"})
     reported: ClassVar[tuple[str, ...]] = ("access_ip_v4",)
     settles: ClassVar[bool] = True
     ready: ClassVar[frozenset[str]] = _READY
@@ -190,7 +190,9 @@ class ServerKind(Kind):
             "flavor": _flavor(entry.value("flavor")),
             "key_name": entry.reference("key_pair"),
             "server_group_id": entry.reference("server_group"),
-            "security_groups": ["default"] if groups is None else sorted(set(groups)),
+            # Left out, the cloud chooses (Nova's default group, or none at all on a server
+            # without ports): never a change, so a plan of an unchanged spec stays empty.
+            "security_groups": None if groups is None else sorted(set(groups)),
             "metadata": entry.metadata(),
             "user_data": _user_data(entry),
             "availability_zone": entry.value("availability_zone"),
@@ -312,12 +314,13 @@ class ServerKind(Kind):
                 compute.set_metadata(resource_id, changed)
             for key in sorted(set(old_meta) - set(new_meta)):
                 compute.delete_metadata_key(resource_id, key)
-        old_groups = set(before.get("security_groups") or ())
-        new_groups = set(after.get("security_groups") or ())
-        for group in sorted(new_groups - old_groups):
-            compute.add_security_group(resource_id, group)
-        for group in sorted(old_groups - new_groups):
-            compute.remove_security_group(resource_id, group)
+        if after.get("security_groups") is not None:  # None: the cloud's choice stands
+            old_groups = set(before.get("security_groups") or ())
+            new_groups = set(after["security_groups"])
+            for group in sorted(new_groups - old_groups):
+                compute.add_security_group(resource_id, group)
+            for group in sorted(old_groups - new_groups):
+                compute.remove_security_group(resource_id, group)
         if after.get("flavor_id") and after.get("flavor_id") != before.get("flavor_id"):
             compute.resize(resource_id, after["flavor_id"])
 

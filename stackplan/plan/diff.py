@@ -30,16 +30,17 @@ from stackplan.errors import PlanError
 from stackplan.frozen import frozen_map
 from stackplan.kinds.base import Effect, Kind, Limit, Observed, ObservedResource
 from stackplan.kinds.registry import KINDS
-from stackplan.plan.guards import check_prevent_destroy, targeted
+from stackplan.plan.guards import check_prevent_destroy, check_replace_targets, targeted
 from stackplan.plan.model import Action, Change, Plan, Reason
 from stackplan.plan.quota import check_quota, resource_delta
 from stackplan.plan.refs import UNKNOWN, interpolate, reference_address, splat
+from stackplan.sensitive import digested, touches
 from stackplan.spec.graph import dependency_cycles, dependency_graph
 from stackplan.spec.interpolate import Reference
 from stackplan.spec.model import Desired, DesiredResource
 from stackplan.state.model import CREATE_TOKEN, RecordStatus, ResourceRecord, State
 
-__all__ = ["DiffOptions", "diff"]
+__all__ = ["DiffOptions", "diff", "normal_form"]
 
 _STRENGTH = {Effect.UPDATE: 1, Effect.RESIZE: 2, Effect.REBUILD: 3, Effect.REPLACE: 4}
 _CREATES = (Action.CREATE, Action.DELETE_THEN_CREATE, Action.CREATE_THEN_DELETE)
@@ -67,6 +68,7 @@ def diff(
     """
     run = _Diff(desired, prior, observed, options)
     changes = run.destroy_changes() if options.destroy else run.changes()
+    check_replace_targets(changes, options.replace)
     if options.targets:
         changes = targeted(changes, options.targets, options.destroy, run.warnings)
     check_prevent_destroy(changes, desired)
@@ -80,6 +82,8 @@ def diff(
         created_at=options.created_at,
         outputs=frozen_map({} if options.destroy else desired.outputs),
         warnings=tuple(dict.fromkeys(run.warnings)),
+        variables=desired.variables,
+        sensitive_outputs=() if options.destroy else desired.sensitive_outputs,
     )
     plan = replace(plan, delta=resource_delta(plan, options.kinds))
     if options.limits is not None:
@@ -151,6 +155,7 @@ class _Diff:
         after = dict(kind.recorded(attrs))
         apply_only = {k: v for k, v in attrs.items() if k not in after}
         depends_on = resource.depends_on
+        sensitive = tuple(sorted({*resource.sensitive, *(record.sensitive if record else ())}))
         refreshed_gone = self.observed.refreshed and found is None
         if record is None or not record.id or (refreshed_gone and not adopted):
             if record is None or record.status is RecordStatus.PENDING_CREATE:
@@ -169,6 +174,8 @@ class _Diff:
                     None,
                     _frozen({**after, **apply_only}),
                     depends_on=depends_on,
+                    sensitive=sensitive,
+                    note=_fault(record, None) if reason is Reason.TAINTED else "",
                 )
         before = _before(kind, record, found)
         ignored = set(resource.lifecycle.ignore_changes)
@@ -179,9 +186,9 @@ class _Diff:
         changed = [
             k
             for k in compared
-            if k in unknown_keys or _differs(kind, k, after, before, record, adopted)
+            if k in unknown_keys or _differs(kind, k, after, before, record, adopted, sensitive)
         ]
-        drift = _drift(kind, compared, after, record, found) if not adopted else ()
+        drift = _drift(kind, compared, after, record, found, sensitive) if not adopted else ()
         forced = self.forced_reason(address, record, found)
         effects = {k: kind.effect(k, before, after) for k in changed}
         action, replace_paths = _decide(effects, resource, forced is not None)
@@ -205,6 +212,8 @@ class _Diff:
             replace_paths,
             drift,
             depends_on,
+            sensitive,
+            _fault(record, found) if reason is Reason.TAINTED else "",
         )
 
     def note_namesakes(self, kind: Kind, address: Address, after: Mapping[str, Any]) -> None:
@@ -278,6 +287,7 @@ class _Diff:
             before,
             None,
             depends_on=record.dependencies,
+            sensitive=record.sensitive,
         )
 
     def destroy_changes(self) -> list[Change]:
@@ -310,13 +320,14 @@ def _differs(
     before: Mapping[str, Any],
     record: ResourceRecord | None,
     adopted: bool,
+    sensitive: tuple[str, ...],
 ) -> bool:
     """Whether the desired value of `key` differs from the one before."""
     if after.get(key) is None and (
         key in kind.cloud_chosen or record is None or adopted or record.attributes.get(key) is None
     ):
         return False  # the spec lets the cloud choose
-    return _normal(after.get(key)) != _normal(before.get(key))
+    return _form(after, key, sensitive) != _form(before, key, sensitive)
 
 
 def _drift(
@@ -325,6 +336,7 @@ def _drift(
     after: Mapping[str, Any],
     record: ResourceRecord | None,
     found: ObservedResource | None,
+    sensitive: tuple[str, ...],
 ) -> tuple[str, ...]:
     """Compared attributes the cloud changed since the state was written."""
     if record is None or found is None or record.status is not RecordStatus.OK:
@@ -336,16 +348,32 @@ def _drift(
         and not (
             after.get(k) is None and (k in kind.cloud_chosen or record.attributes.get(k) is None)
         )
-        and _normal(found.attrs[k]) != _normal(record.attributes.get(k))
+        and _form(found.attrs, k, sensitive) != _form(record.attributes, k, sensitive)
     )
 
 
-def _normal(value: Any) -> Any:
+def _fault(record: ResourceRecord | None, found: ObservedResource | None) -> str:
+    """Why a tainted resource failed, as the cloud said it: now, or when it was recorded."""
+    if found is not None and found.failed:
+        return f"went to {found.status}: {found.fault}" if found.fault else f"is {found.status}"
+    return (record.fault or "") if record is not None else ""
+
+
+def _form(attrs: Mapping[str, Any], key: str, sensitive: tuple[str, ...]) -> Any:
+    """The value of `key` as compared: sensitive parts as their digests (the state keeps
+    only those), lists of names as sets."""
+    value = attrs.get(key)
+    if touches(sensitive, key):
+        value = digested({key: value}, sensitive)[key]
+    return normal_form(value)
+
+
+def normal_form(value: Any) -> Any:
     """A form where equal values compare equal: lists of names are sets, maps are plain."""
     if isinstance(value, Mapping):
-        return {k: _normal(v) for k, v in value.items()}
+        return {k: normal_form(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        items = [_normal(v) for v in value]
+        items = [normal_form(v) for v in value]
         return sorted(set(items)) if all(isinstance(i, str) for i in items) else items
     return value
 

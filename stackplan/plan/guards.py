@@ -1,4 +1,4 @@
-"""What narrows a plan or stops it before it is shown: --target, and prevent_destroy.
+"""What narrows a plan or stops it before it is shown: --target, --replace, prevent_destroy.
 
 Pure: changes in, changes (or a PlanError) out.
 """
@@ -11,6 +11,7 @@ from stackplan.addr import Address
 from stackplan.errors import PlanError
 from stackplan.plan.model import Action, Change, Reason
 from stackplan.spec.model import Desired
+from stackplan.suggest import did_you_mean
 
 
 def _expand(addresses: Iterable[Address], known: Iterable[Address]) -> set[Address]:
@@ -43,6 +44,20 @@ def targeted(
         "pending. Use --target for exceptional cases, not routinely."
     )
     return [c for c in changes if c.address in chosen]
+
+
+def check_replace_targets(changes: list[Change], replace: tuple[Address, ...]) -> None:
+    """Refuse `--replace ADDR` naming nothing: a typo must not plan a silent no-op."""
+    every = {c.address for c in changes}
+    missing = [a for a in replace if not _expand((a,), every)]
+    if not missing:
+        return
+    known = [str(a) for a in sorted(every, key=Address.sort_key)]
+    lines = [
+        f"--replace {a}: no such resource in the spec or the state{did_you_mean(str(a), known)}"
+        for a in missing
+    ]
+    raise PlanError("\n".join(lines), hint=f"the plan has: {', '.join(known) or 'nothing'}")
 
 
 def check_prevent_destroy(changes: list[Change], desired: Desired) -> None:

@@ -81,6 +81,8 @@ class Change:
     replace_paths: tuple[str, ...] = ()  # those that force the action (replace, rebuild, resize)
     drift: tuple[str, ...] = ()  # attributes the cloud changed since the state was written
     depends_on: tuple[Address, ...] = ()
+    sensitive: tuple[str, ...] = ()  # attribute paths shown as (sensitive), digested in state
+    note: str = ""  # what the cloud said of it (the fault of a tainted resource)
 
     @property
     def kind(self) -> str:
@@ -134,6 +136,10 @@ class Plan:
     delta: ResourceDelta = ResourceDelta()
     quota: QuotaCheck = QuotaCheck()
     warnings: tuple[str, ...] = ()
+    # The variables' values the plan was made with: `apply PLANFILE` needs no --var again.
+    # The plan file holds them (it is 0600 and checksummed); renderers never show them.
+    variables: Mapping[str, Any] = field(default_factory=frozen_map)
+    sensitive_outputs: tuple[str, ...] = ()  # outputs built from a sensitive value
     format_version: int = PLAN_FORMAT_VERSION
 
     @property

@@ -125,6 +125,8 @@ def _plan_doc(plan: Plan) -> dict[str, Any]:
             "problems": list(plan.quota.problems),
         },
         "warnings": list(plan.warnings),
+        "variables": _plain(plan.variables),
+        "sensitive_outputs": list(plan.sensitive_outputs),
     }
 
 
@@ -140,6 +142,8 @@ def _change_doc(change: Change) -> dict[str, Any]:
         "replace_paths": list(change.replace_paths),
         "drift": list(change.drift),
         "depends_on": [str(a) for a in change.depends_on],
+        "sensitive": list(change.sensitive),
+        "note": change.note,
     }
 
 
@@ -159,6 +163,8 @@ def _plan(doc: Mapping[str, Any]) -> Plan:
             tuple(doc["quota"]["problems"]),
         ),
         warnings=tuple(doc["warnings"]),
+        variables=frozen_map(doc["variables"]),
+        sensitive_outputs=tuple(doc["sensitive_outputs"]),
     )
 
 
@@ -175,6 +181,8 @@ def _change(doc: Mapping[str, Any]) -> Change:
         replace_paths=tuple(doc["replace_paths"]),
         drift=tuple(doc["drift"]),
         depends_on=tuple(Address.parse(a) for a in doc["depends_on"]),
+        sensitive=tuple(doc["sensitive"]),
+        note=doc["note"],
     )
 
 

@@ -15,12 +15,14 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from stackplan.addr import Address
 from stackplan.errors import Problem, SpecError
 from stackplan.frozen import frozen_map
+from stackplan.sensitive import paths_holding, texts_of
 from stackplan.spec.files import FileReader
 from stackplan.spec.graph import dependency_cycles, dependency_graph
 from stackplan.spec.interpolate import SPLAT, Reference, Scope, parse_reference, substitute
@@ -59,7 +61,12 @@ def expand(
 ) -> Desired:
     """`Desired` for a schema-valid spec; raises `SpecError` with every problem found."""
     expander = _Expander(doc, variables, reader, kinds)
-    resources = [r for kind in kinds.values() for r in expander.entries(kind)]
+    texts = texts_of(variables.values[n] for n in variables.sensitive if n in variables.values)
+    resources = [
+        replace(r, sensitive=paths_holding(r.attrs, texts))
+        for kind in kinds.values()
+        for r in expander.entries(kind)
+    ]
     outputs = expander.outputs()
     # Each instance of a counted resource repeats its problems: report them once.
     problems = list(dict.fromkeys([*variables.problems, *expander.problems]))
@@ -70,6 +77,8 @@ def expand(
         resources=tuple(sorted(resources, key=lambda r: r.address.sort_key())),
         outputs=frozen_map(outputs),
         variables=variables.values,
+        sensitive_texts=texts,
+        sensitive_outputs=tuple(sorted(paths_holding(outputs, texts))),
     )
     if not problems:
         problems = _cycle_problems(doc, desired, kinds)
@@ -363,6 +372,9 @@ class _Expander:
                         depends_on=tuple(dict.fromkeys(entry.deps)),
                         lifecycle=_lifecycle(kind, spec.get("lifecycle") or {}),
                         where=self.doc.where(entry.path()),
+                        fields=frozen_map(
+                            {f: self.doc.where(entry.path(f), prefer_key=False) for f in spec}
+                        ),
                     )
                 )
         return resources

@@ -61,8 +61,8 @@ class LoadedYaml:
         pos = self.position(path, prefer_key=prefer_key)
         return Problem(self.file, pos.line, pos.column, render_path(path), message)
 
-    def where(self, path: Path_) -> str:
-        pos = self.position(path, prefer_key=True)
+    def where(self, path: Path_, *, prefer_key: bool = True) -> str:
+        pos = self.position(path, prefer_key=prefer_key)
         return f"{self.file}:{pos.line}:{pos.column}"
 
 

@@ -34,6 +34,9 @@ class DesiredResource:
     depends_on: tuple[Address, ...] = ()  # explicit depends_on and implied by references
     lifecycle: Lifecycle = Lifecycle()
     where: str = ""  # `file:line:col` of the resource in the spec, for messages
+    sensitive: tuple[str, ...] = ()  # attribute paths holding a sensitive value
+    # `file:line:col` of each field's value, for messages about one field (a bad name).
+    fields: Mapping[str, str] = field(default_factory=frozen_map)
 
     @property
     def kind(self) -> str:
@@ -53,6 +56,8 @@ class Desired:
     resources: tuple[DesiredResource, ...]
     outputs: Mapping[str, str] = field(default_factory=frozen_map)  # name -> "${...}" expression
     variables: Mapping[str, Any] = field(default_factory=frozen_map)
+    sensitive_texts: tuple[str, ...] = ()  # what the sensitive variables' values read as
+    sensitive_outputs: tuple[str, ...] = ()  # outputs built from a sensitive value
 
     def by_address(self) -> dict[Address, DesiredResource]:
         return {r.address: r for r in self.resources}

@@ -66,6 +66,11 @@ _BASE_DEFS: dict[str, Any] = {
                 "default": True,
                 "description": {"type": "string"},
                 "type": {"enum": ["string", "number", "integer", "boolean", "list", "map"]},
+                "sensitive": {
+                    "description": "Hide the value: (sensitive) in plans and logs, a digest "
+                    "in the state where the value is compared, not kept.",
+                    "type": "boolean",
+                },
             },
         },
     },

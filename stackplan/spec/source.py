@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from stackplan.errors import SpecError
 from stackplan.spec import DEFAULT_SPEC
@@ -29,6 +30,7 @@ class SpecInput:
     vars: tuple[str, ...] = ()  # "NAME=VALUE", from --var
     var_files: tuple[Path, ...] = ()  # --var-file, later ones win
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(dict(os.environ)))
+    recorded: Mapping[str, Any] | None = None  # every variable's value, from a saved plan
 
 
 def load_desired(spec: SpecInput, kinds: Mapping[str, SpecKind]) -> Desired:
@@ -38,5 +40,6 @@ def load_desired(spec: SpecInput, kinds: Mapping[str, SpecKind]) -> Desired:
     if problems := schema_problems(doc, kinds.values()):
         raise SpecError(problems)
     var_files = tuple(read_yaml_file(path, "var")[0] for path in spec.var_files)
-    variables = resolve_variables(doc, VariableInputs(spec.vars, var_files, spec.env))
+    inputs = VariableInputs(spec.vars, var_files, spec.env, spec.recorded)
+    variables = resolve_variables(doc, inputs)
     return expand(doc, spec_bytes, variables, FileReader(spec.path.parent), kinds)

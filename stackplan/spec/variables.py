@@ -7,7 +7,9 @@ environment are parsed as YAML (`3` is the int 3) unless the variable's type is 
 Declarations (`variables:` in the spec), see the schema:
     NAME: VALUE                           default VALUE (a scalar or a list)
     NAME: null                            no default: a value must be given
-    NAME: {default, description, type}    type: string|number|integer|boolean|list|map
+    NAME: {default, description, type, sensitive}
+                                          type: string|number|integer|boolean|list|map;
+                                          sensitive: true hides the value (sensitive.py)
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class VariableInputs:
     cli: tuple[str, ...] = ()  # "NAME=VALUE"
     files: tuple[LoadedYaml, ...] = ()
     env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Every value, as a saved plan recorded them: the other inputs are not read then.
+    recorded: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class Declaration:
     name: str
     default: Any  # None: no default
     type: str | None
+    sensitive: bool = False  # shown as (sensitive) in plans and logs, digested in the state
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,7 @@ class Variables:
     values: Mapping[str, Any]
     missing: frozenset[str]
     problems: tuple[Problem, ...]
+    sensitive: frozenset[str] = frozenset()  # the names declared `sensitive: true`
 
 
 def declarations(doc: LoadedYaml) -> dict[str, Declaration]:
@@ -64,7 +70,9 @@ def declarations(doc: LoadedYaml) -> dict[str, Declaration]:
     found = {}
     for name, decl in (doc.data.get("variables") or {}).items():
         if isinstance(decl, dict):
-            found[name] = Declaration(name, decl.get("default"), decl.get("type"))
+            found[name] = Declaration(
+                name, decl.get("default"), decl.get("type"), bool(decl.get("sensitive"))
+            )
         else:
             found[name] = Declaration(name, decl, None)
     return found
@@ -75,12 +83,15 @@ def resolve_variables(doc: LoadedYaml, inputs: VariableInputs) -> Variables:
     decls = declarations(doc)
     problems: list[Problem] = []
     values: dict[str, Any] = {n: d.default for n, d in decls.items() if d.default is not None}
-    for name, decl in decls.items():
-        if (text := inputs.env.get(ENV_PREFIX + name)) is not None:
-            values[name] = parse_value(text, decl.type)
-    for var_file in inputs.files:
-        values.update(_from_file(var_file, decls, problems))
-    values.update(_from_cli(doc, inputs.cli, decls, problems))
+    if inputs.recorded is not None:
+        values.update({k: v for k, v in inputs.recorded.items() if k in decls})
+    else:
+        for name, decl in decls.items():
+            if (text := inputs.env.get(ENV_PREFIX + name)) is not None:
+                values[name] = parse_value(text, decl.type)
+        for var_file in inputs.files:
+            values.update(_from_file(var_file, decls, problems))
+        values.update(_from_cli(doc, inputs.cli, decls, problems))
     missing = set()
     for name, decl in decls.items():
         path = ("variables", name)
@@ -89,7 +100,8 @@ def resolve_variables(doc: LoadedYaml, inputs: VariableInputs) -> Variables:
             problems.append(doc.problem(path, _no_value(name), prefer_key=True))
         elif decl.type and not _has_type(values[name], decl.type):
             problems.append(doc.problem(path, f"value {values[name]!r} is not a {decl.type}"))
-    return Variables(MappingProxyType(values), frozenset(missing), tuple(problems))
+    sensitive = frozenset(n for n, d in decls.items() if d.sensitive)
+    return Variables(MappingProxyType(values), frozenset(missing), tuple(problems), sensitive)
 
 
 def parse_value(text: str, declared_type: str | None) -> Any:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from functools import cache
-from importlib import metadata
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from stackplan import __version__
 from stackplan.addr import Address
 from stackplan.errors import StackplanError, StateError
 from stackplan.schemas import load_schema
@@ -24,17 +24,10 @@ from stackplan.state.model import FORMAT_VERSION, ResourceRecord, State
 Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
 UPGRADES: dict[int, Upgrade] = {}
 
-_OPTIONAL_RECORD_FIELDS = ("created_at", "updated_at")
+_OPTIONAL_RECORD_FIELDS = ("created_at", "updated_at", "fault")
 
 
-def _stackplan_version() -> str:
-    try:
-        return metadata.version("stackplan")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-STACKPLAN_VERSION = _stackplan_version()
+STACKPLAN_VERSION = __version__
 
 
 def parse_state(text: str, source: str) -> State:
@@ -117,6 +110,8 @@ def dump_state(state: State, stackplan_version: str | None = None) -> str:
     parts.append('  "resources": ' + ("[\n    " + ",\n    ".join(records) + "\n  ]" if records
                                       else "[]"))  # fmt: skip
     parts.append('  "outputs": ' + _dumps(_plain(state.outputs)).replace("\n", "\n  "))
+    if state.sensitive_outputs:
+        parts.append('  "sensitive_outputs": ' + _dumps(list(state.sensitive_outputs)))
     return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
@@ -161,6 +156,8 @@ def _record_doc(record: ResourceRecord) -> dict[str, Any]:
         value = getattr(record, name)
         if value is not None:
             doc[name] = value
+    if record.sensitive:
+        doc["sensitive"] = list(record.sensitive)
     return doc
 
 
@@ -217,6 +214,8 @@ def _to_state(doc: dict[str, Any], source: str) -> State:
                 status=item["status"],
                 created_at=item.get("created_at"),
                 updated_at=item.get("updated_at"),
+                fault=item.get("fault"),
+                sensitive=tuple(item.get("sensitive", ())),
             )
         except StateError as exc:
             raise StateError(exc.message, where=where, hint=exc.hint) from exc
@@ -227,6 +226,7 @@ def _to_state(doc: dict[str, Any], source: str) -> State:
         stack=doc["stack"],
         resources=records,
         outputs=doc["outputs"],
+        sensitive_outputs=tuple(doc.get("sensitive_outputs", ())),
     )
 
 

@@ -78,8 +78,10 @@ class LocalStateStore:
     def unlock(self, lock_id: str) -> None:
         self._lock.unlock(lock_id)
 
-    def force_unlock(self, lock_id: str, notify: Notify | None = None) -> None:
-        self._lock.force_unlock(lock_id, notify=notify)
+    def force_unlock(
+        self, lock_id: str, notify: Notify | None = None, *, force: bool = False
+    ) -> None:
+        self._lock.force_unlock(lock_id, notify=notify, force=force)
 
     def lock_holder(self) -> LockInfo | None:
         """Who holds the lock now, as written in the lock file (None if nobody says)."""

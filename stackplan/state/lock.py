@@ -99,8 +99,12 @@ class FileLock:
             hint=f"only a lost lock needs `stackplan state unlock {lock_id}`",
         )
 
-    def force_unlock(self, lock_id: str, notify: Notify | None = None) -> None:
-        """Delete the lock file if its info carries `lock_id`, whoever holds it."""
+    def force_unlock(
+        self, lock_id: str, notify: Notify | None = None, *, force: bool = False
+    ) -> None:
+        """Delete the lock file if its info carries `lock_id`. A holder that still runs
+        keeps its lock unless `force`: two applies at once would corrupt nothing on disk
+        but would fight over the cloud."""
         notify = notify or log_notice
         with _GUARD:
             held = _HELD.get(self._key)
@@ -125,6 +129,13 @@ class FileLock:
                     where=self.where,
                 )
             alive = self._os_lock_held()
+            if alive and not force:
+                raise LockError(
+                    f"lock {lock_id} is held by a run that is still going: {holder.describe()}",
+                    where=self.where,
+                    hint=f"wait for pid {holder.pid} on {holder.host} to finish, or stop it; "
+                    "`stackplan state unlock --force` removes the lock anyway",
+                )
             self.path.unlink(missing_ok=True)
         if alive:
             notify(

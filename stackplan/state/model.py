@@ -49,6 +49,8 @@ class ResourceRecord:
     status: RecordStatus = RecordStatus.OK
     created_at: str | None = None
     updated_at: str | None = None
+    fault: str | None = None  # the cloud's message for a resource that failed (tainted)
+    sensitive: tuple[str, ...] = ()  # attribute paths kept as digests (sensitive values)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -63,6 +65,7 @@ class ResourceRecord:
         deps = tuple(sorted(set(self.dependencies), key=Address.sort_key))
         object.__setattr__(self, "attributes", frozen_map(self.attributes, deep=True))
         object.__setattr__(self, "dependencies", deps)
+        object.__setattr__(self, "sensitive", tuple(sorted(set(self.sensitive))))
 
     @property
     def kind(self) -> str:
@@ -93,6 +96,7 @@ class State:
     stack: str
     resources: Mapping[Address, ResourceRecord] = field(default_factory=dict)
     outputs: Mapping[str, Any] = field(default_factory=dict)
+    sensitive_outputs: tuple[str, ...] = ()  # outputs `stackplan output` lists hidden
 
     def __post_init__(self) -> None:
         for address, record in self.resources.items():
@@ -159,6 +163,6 @@ class State:
             resources[rec.address] = rec
         return replace(self, resources=resources)
 
-    def with_outputs(self, outputs: Mapping[str, Any]) -> State:
-        """This state with its outputs replaced by `outputs`."""
-        return replace(self, outputs=outputs)
+    def with_outputs(self, outputs: Mapping[str, Any], sensitive: tuple[str, ...] = ()) -> State:
+        """This state with its outputs replaced by `outputs` (`sensitive` names those hidden)."""
+        return replace(self, outputs=outputs, sensitive_outputs=tuple(sorted(sensitive)))

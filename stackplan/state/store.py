@@ -101,7 +101,9 @@ class Locker(Protocol):
 
     def unlock(self, lock_id: str) -> None: ...
 
-    def force_unlock(self, lock_id: str, notify: Notify | None = None) -> None: ...
+    def force_unlock(
+        self, lock_id: str, notify: Notify | None = None, *, force: bool = False
+    ) -> None: ...
 
 
 @runtime_checkable

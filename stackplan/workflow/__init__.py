@@ -20,6 +20,7 @@ from stackplan.workflow.runs import (
     make_plan,
     plan,
     refresh_state,
+    refusal,
     validate,
 )
 from stackplan.workflow.state_commands import (
@@ -53,6 +54,7 @@ __all__ = [
     "outputs",
     "plan",
     "refresh_state",
+    "refusal",
     "state_list",
     "state_mv",
     "state_pull",

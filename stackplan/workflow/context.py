@@ -31,6 +31,8 @@ class CloudInput:
 
     name: str | None = None
     env: Mapping[str, str] | None = None  # None: os.environ
+    # Where each retry is told (a slow endpoint must not look like a hang); None: silent.
+    notify: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +48,13 @@ class RunOptions:
 
 
 def load(spec: SpecInput) -> Desired:
-    """The spec, loaded, validated and expanded with the registered kinds."""
-    return load_desired(spec, KINDS)
+    """The spec, loaded, validated and expanded with the registered kinds. Its sensitive
+    values are masked in every log line from now on (`--debug` included)."""
+    from stackplan.cloud.secret import register_sensitive
+
+    desired = load_desired(spec, KINDS)
+    register_sensitive(desired.sensitive_texts)
+    return desired
 
 
 def state_location(run: RunOptions, stack: str) -> Path:
@@ -90,7 +97,9 @@ def connected(cloud_input: CloudInput) -> Iterator[Cloud]:
     """The cloud, authenticated, for the block; its connections closed after."""
     from stackplan.cloud import connect, load_config
 
-    cloud = connect(load_config(cloud_input.name, env=cloud_input.env))
+    notify = cloud_input.notify
+    on_retry = None if notify is None else (lambda event: notify(event.describe()))
+    cloud = connect(load_config(cloud_input.name, env=cloud_input.env), on_retry=on_retry)
     try:
         yield cloud
     finally:

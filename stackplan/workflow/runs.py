@@ -11,15 +11,16 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackplan.addr import Address
 from stackplan.clock import now_iso
 from stackplan.errors import ApplyError, PlanError, StackplanError, StateError
-from stackplan.kinds.base import Limit, Reads
+from stackplan.kinds.base import Kind, Limit, Reads
 from stackplan.kinds.registry import KINDS
+from stackplan.sensitive import digested, masked
 from stackplan.spec.model import Desired
 from stackplan.spec.source import SpecInput
 from stackplan.state.model import RecordStatus, ResourceRecord, State
@@ -108,6 +109,18 @@ def validate(
     return ValidateResult(desired, online)
 
 
+def refusal(made: Plan) -> PlanError | None:
+    """Why apply would refuse this plan (the project's quota cannot hold it), or None: a
+    plan that apply would refuse fails the plan as well, so a CI gate never passes it."""
+    if not made.quota.problems:
+        return None
+    return PlanError(
+        "the plan needs more than the project's quota allows:\n  "
+        + "\n  ".join(made.quota.problems),
+        hint="ask for a larger quota, or plan fewer or smaller resources",
+    )
+
+
 def make_plan(desired: Desired, prior: State | None, cloud: Cloud, options: PlanOptions) -> Plan:
     """Resolve, refresh and diff: the plan for `desired` against `prior` and the cloud."""
     from stackplan.plan.diff import DiffOptions, diff
@@ -152,8 +165,8 @@ def apply(
     """Plan (or load a saved plan and check it is fresh), ask `approve`, carry it out."""
     from stackplan.plan.planfile import check_fresh, load_plan
 
-    desired = load(run.spec)
     saved = load_plan(plan_file) if plan_file is not None else None  # a bad file fails first
+    desired = load(run.spec if saved is None else _with_recorded_variables(run.spec, saved))
     store = store_for(run, desired.stack)
     with locked(run, store):
         prior = read_state(store)
@@ -161,12 +174,8 @@ def apply(
             check_fresh(saved, prior, desired.digest)
         with connected(run.cloud) as cloud:
             made = saved if saved is not None else make_plan(desired, prior, cloud, options)
-            if made.quota.problems:
-                raise PlanError(
-                    "the plan needs more than the project's quota allows:\n  "
-                    + "\n  ".join(made.quota.problems),
-                    hint="ask for a larger quota, or plan fewer or smaller resources",
-                )
+            if (refused := refusal(made)) is not None:
+                raise refused
             if not made.has_changes:
                 state = _with_outputs(store, prior, desired)
                 return ApplyOutcome(made, None, state, _outputs(state))
@@ -175,6 +184,17 @@ def apply(
             result = execute(made, prior, cloud, store, emit, apply_options)
         state = _with_outputs(store, read_state(store), desired)
     return ApplyOutcome(made, result, state, _outputs(state))
+
+
+def _with_recorded_variables(spec: SpecInput, saved: Plan) -> SpecInput:
+    """The spec input of `apply PLANFILE`: the variables the plan was made with, no others."""
+    if spec.vars or spec.var_files:
+        raise PlanError(
+            "a saved plan carries the variables it was made with; --var and --var-file "
+            "cannot change them",
+            hint="apply the plan file without --var / --var-file, or make a new plan",
+        )
+    return replace(spec, recorded=dict(saved.variables))
 
 
 def execute(
@@ -232,21 +252,18 @@ def refresh_state(run: RunOptions) -> RefreshResult:
                 gone.append(record.address)
                 new = new.without(record.address)
                 continue
-            attributes = {**record.attributes, **found.attrs}
+            # What the state keeps of a sensitive value is its digest, never the value.
+            seen = digested(found.attrs, record.sensitive)
+            attributes = {**record.attributes, **seen}
             status = RecordStatus.TAINTED if found.failed else record.status
+            if status is RecordStatus.TAINTED and record.status is not status:
+                tainted.append(record.address)
+            elif _really_changed(KINDS[record.kind], record.attributes, seen):
+                updated.append(record.address)
             if attributes != dict(record.attributes) or status != record.status:
-                newly_tainted = status is RecordStatus.TAINTED and record.status != status
-                (tainted if newly_tainted else updated).append(record.address)
+                fault = found.fault if found.failed else record.fault
                 new = new.with_record(
-                    ResourceRecord(
-                        record.address,
-                        record.id,
-                        attributes,
-                        record.dependencies,
-                        status,
-                        record.created_at,
-                        record.updated_at,
-                    )
+                    replace(record, attributes=attributes, status=status, fault=fault)
                 )
         if new != state:
             new = new.next_serial()
@@ -293,22 +310,40 @@ def import_resource(run: RunOptions, address: Address, resource_id: str) -> Impo
     return ImportResult(address, resource_id, updated)
 
 
+def _really_changed(kind: Kind, recorded: Mapping[str, Any], seen: Mapping[str, Any]) -> bool:
+    """Whether the cloud changed what the state records, beyond the values it picks itself
+    where the spec gave none (an availability zone) and the order of lists of names."""
+    from stackplan.plan.diff import normal_form
+
+    for key, value in seen.items():
+        if key in kind.cloud_chosen and recorded.get(key) is None:
+            continue
+        if key in recorded and normal_form(value) != normal_form(recorded[key]):
+            return True
+    return False
+
+
 def _with_outputs(store: StateStore, state: State | None, desired: Desired) -> State | None:
     """The state with its outputs evaluated from the records, written if they changed."""
     if state is None:
         return None
     from stackplan.outputs import evaluate_outputs
 
-    values = evaluate_outputs(desired.outputs, state)
-    if dict(state.outputs) == values:
+    # An output built from a sensitive value is kept as its digest: secrets never reach
+    # the state, so `stackplan output` can only say that it is sensitive.
+    hidden = tuple(sorted(desired.sensitive_outputs))
+    values = digested(evaluate_outputs(desired.outputs, state), hidden)
+    if dict(state.outputs) == values and state.sensitive_outputs == hidden:
         return state
-    updated = state.with_outputs(values).next_serial()
+    updated = state.with_outputs(values, hidden).next_serial()
     store.write(updated)
     return updated
 
 
 def _outputs(state: State | None) -> Mapping[str, Any]:
-    return dict(state.outputs) if state is not None else {}
+    """The outputs as shown after an apply: one built from a sensitive value reads
+    (sensitive); `stackplan output NAME` prints it."""
+    return masked(state.outputs, state.sensitive_outputs) if state is not None else {}
 
 
 def _limits(reads: Reads, wanted: set[str]) -> dict[str, Limit]:

@@ -14,6 +14,7 @@ import networkx as nx
 
 from stackplan.addr import Address
 from stackplan.errors import ForeignStateError, StaleWriteError, StateError
+from stackplan.sensitive import masked
 from stackplan.state.model import ResourceRecord, State
 from stackplan.workflow.context import (
     RunOptions,
@@ -100,13 +101,18 @@ def state_push(run: RunOptions, source: Path) -> State:
     return pushed
 
 
-def state_unlock(run: RunOptions, lock_id: str, notify: Callable[[str], None] | None) -> None:
-    store_of_spec_file(run).force_unlock(lock_id, notify=notify)
+def state_unlock(
+    run: RunOptions, lock_id: str, notify: Callable[[str], None] | None, *, force: bool = False
+) -> None:
+    """Remove a lock left behind; one whose holder still runs only with `force`."""
+    store_of_spec_file(run).force_unlock(lock_id, notify=notify, force=force)
 
 
 def outputs(run: RunOptions) -> Mapping[str, Any]:
+    """The outputs the last apply recorded; one built from a sensitive value reads
+    (sensitive): the state keeps only its digest."""
     state = read_state(store_of_spec_file(run))
-    return dict(state.outputs) if state else {}
+    return masked(state.outputs, state.sensitive_outputs) if state is not None else {}
 
 
 def dependency_graph(run: RunOptions) -> nx.DiGraph:

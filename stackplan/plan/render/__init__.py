@@ -16,6 +16,7 @@ from stackplan.kinds.base import Kind
 from stackplan.kinds.registry import kind_of
 from stackplan.plan.model import Action, Change, Plan, Reason, ResourceDelta
 from stackplan.plan.refs import KNOWN_AFTER_APPLY, has_references, holding_references
+from stackplan.sensitive import masked
 
 __all__ = ["render_json", "render_markdown", "render_text"]
 
@@ -31,11 +32,15 @@ _ORDER = {
 }
 
 
-def shown(attrs: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """`attrs` without the values kept only for apply (those with a `_sha256` digest)."""
+def shown(
+    attrs: Mapping[str, Any] | None, sensitive: tuple[str, ...] = ()
+) -> dict[str, Any] | None:
+    """`attrs` as a reviewer may see them: without the values kept only for apply (those
+    with a `_sha256` digest), and with sensitive values shown as (sensitive)."""
     if attrs is None:
         return None
-    return {k: v for k, v in attrs.items() if f"{k}_sha256" not in attrs}
+    kept = {k: v for k, v in attrs.items() if f"{k}_sha256" not in attrs}
+    return masked(kept, sensitive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,7 @@ class AttrLine:
 def attribute_lines(change: Change) -> list[AttrLine]:
     """The attributes worth showing: all of a create or delete, the changed ones otherwise."""
     kind = kind_of(change.kind)
-    before, after = shown(change.before), shown(change.after)
+    before, after = shown(change.before, change.sensitive), shown(change.after, change.sensitive)
     if change.action is Action.CREATE or (after is not None and before is None):
         keys = [k for k in sorted(after or {}) if k not in kind.folded and after[k] is not None]
         return [AttrLine(_label(kind, k), None, value_text(kind, k, after)) for k in keys]
@@ -82,12 +87,20 @@ def value_text(kind: Kind, key: str, attrs: Mapping[str, Any] | None) -> str:
     """How one attribute's value reads: JSON, a name beside its ID, or (known after apply)."""
     attrs = attrs or {}
     value = attrs.get(key)
+    if isinstance(value, Mapping) and has_references(value):
+        # A map with some values known: show those, and which wait for apply.
+        waiting = {k: _WAITING if has_references(v) else v for k, v in value.items()}
+        text = json.dumps(waiting, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+        return text.replace(json.dumps(_WAITING), KNOWN_AFTER_APPLY)
     if has_references(value):
         return KNOWN_AFTER_APPLY
     if key in kind.display and value is not None:
         name = attrs.get(kind.display[key][1])
         return f"{name} ({value})" if name else json.dumps(value)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+
+_WAITING = "\x00known after apply\x00"  # a placeholder no spec value can hold
 
 
 def _label(kind: Kind, key: str) -> str:
@@ -98,9 +111,10 @@ def headline(change: Change) -> str:
     """Why and how, in a few words: `resize: reboots, keeps its ID`; "" for a plain create."""
     action, reason = change.action, change.reason
     if action is Action.CREATE:
+        tainted = "tainted: created again" + (f" ({change.note})" if change.note else "")
         return {
             Reason.GONE_FROM_CLOUD: "deleted outside stackplan: will be created again",
-            Reason.TAINTED: "tainted: created again",
+            Reason.TAINTED: tainted,
         }.get(reason, "")
     if action is Action.DELETE:
         why = {Reason.NOT_IN_SPEC: "not in the spec", Reason.DESTROY: "destroy"}.get(
@@ -120,7 +134,7 @@ def headline(change: Change) -> str:
             why = f"{paths} force{'s' if len(change.replace_paths) == 1 else ''} replacement"
         else:
             why = {
-                Reason.TAINTED: "tainted",
+                Reason.TAINTED: f"tainted ({change.note})" if change.note else "tainted",
                 Reason.REPLACE_REQUESTED: "requested with --replace",
             }.get(reason, reason.value)
         text = f"{verb}: {why}"

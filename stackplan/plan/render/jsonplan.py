@@ -11,6 +11,7 @@ from typing import Any
 
 from stackplan.plan.model import Change, Plan
 from stackplan.plan.render import shown, unknown_paths
+from stackplan.sensitive import masked
 
 JSON_FORMAT_VERSION = "1.1"  # 1.1: delta and quota by the kinds' measures
 
@@ -43,12 +44,12 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "problems": list(plan.quota.problems),
         },
         "warnings": list(plan.warnings),
-        "outputs": dict(plan.outputs),
+        "outputs": masked(dict(plan.outputs), plan.sensitive_outputs),
     }
 
 
 def _change(change: Change) -> dict[str, Any]:
-    after = shown(change.after)
+    after = shown(change.after, change.sensitive)
     return {
         "address": str(change.address),
         "kind": change.address.kind,
@@ -57,13 +58,15 @@ def _change(change: Change) -> dict[str, Any]:
         "action": change.action.value,
         "reason": change.reason.value,
         "id": change.id,
-        "before": _plain(shown(change.before)),
+        "before": _plain(shown(change.before, change.sensitive)),
         "after": _plain(after),
         "after_unknown": unknown_paths(after) if after else [],
         "changed_paths": list(change.changed_paths),
         "replace_paths": list(change.replace_paths),
         "drift": list(change.drift),
         "depends_on": [str(a) for a in change.depends_on],
+        "sensitive": list(change.sensitive),
+        "note": change.note,
     }
 
 

@@ -25,6 +25,8 @@ class ApplyTally(Protocol):
     failed: Sequence[tuple[Address, str]]
     skipped: Sequence[Address]
     interrupted: bool
+    settling: Sequence[Address]
+    not_started: Sequence[Address]
 
     @property
     def ok(self) -> bool: ...
@@ -45,10 +47,19 @@ def validate_summary(desired: Desired, online: bool) -> str:
 
 def apply_summary(result: ApplyTally, counts: Mapping[str, int]) -> str:
     if result.interrupted:
-        return (
-            f"Apply interrupted: {len(result.done)} done, {len(result.skipped)} not started. "
-            "The state records everything that was done."
-        )
+        lines = [
+            f"Apply interrupted: {len(result.done)} done, {len(result.settling)} sent and "
+            f"still settling, {len(result.failed)} failed, {len(result.not_started)} not started."
+        ]
+        if result.settling:
+            lines.append(
+                "  still settling (recorded in the state; the next plan sees whether they "
+                "came up and replaces any that failed): " + ", ".join(map(str, result.settling))
+            )
+        if result.not_started:
+            lines.append("  not started: " + ", ".join(map(str, result.not_started)))
+        lines.append("The state records everything that was sent.")
+        return "\n".join(lines)
     if result.ok:
         return (
             f"Apply complete! Resources: {counts['add']} added, {counts['change']} changed, "

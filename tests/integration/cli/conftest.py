@@ -97,7 +97,8 @@ class Cli:
         )
 
     def _with_state(self, args: tuple[str, ...]) -> list[str]:
-        stateful = args and (args[0] in _STATEFUL or args[0] == "state")
+        command = next((a for a in args if not a.startswith("-")), "")  # after --debug
+        stateful = command in _STATEFUL or command == "state"
         if stateful and "--state" not in args:
             return [*args, "--state", str(self.state)]
         return list(args)
@@ -155,6 +156,13 @@ class CloudView:
         )
         resp.raise_for_status()
         return {g["id"]: g for g in resp.json()["server_groups"]}
+
+    def action(self, server_id: str, body: dict[str, Any]) -> None:
+        """A server action straight through Nova's API (`removeSecurityGroup`, ...)."""
+        resp = self.http.post(
+            f"{self.url}/compute/v2.1/servers/{server_id}/action", json=body, timeout=10
+        )
+        assert resp.status_code in (200, 202), resp.text
 
     def keypairs(self) -> list[str]:
         return sorted(k["keypair"]["name"] for k in self._get("/os-keypairs")["keypairs"])

@@ -216,7 +216,10 @@ def test_state_unlock_removes_a_lock_left_behind(stack: Stack) -> None:
 
         result = stack.cli("state", "unlock", "not-the-id", rc=1)
         assert f"the lock on the state is {lock_id}" in result.stderr
-        result = stack.cli("state", "unlock", lock_id)
+        result = stack.cli("state", "unlock", lock_id, rc=1)  # its holder still runs
+        assert "held by a run that is still going" in result.stderr
+        assert "--force" in result.stderr
+        result = stack.cli("state", "unlock", "--force", lock_id)
         assert f"Lock {lock_id} removed." in result.stdout
         assert f"pid {holder.pid}" in result.stderr  # warned: the holder still runs
         assert not stack.state.with_name(stack.state.name + ".lock").exists()

@@ -6,6 +6,8 @@ A case is a directory:
     expect.txt   lines that must each appear in stderr (the one clear message)
     env          optional: `NAME=VALUE` sets a variable, `-NAME` unsets it, `-OS_*` unsets
                  every OS_* variable; `{url}` is the embedded cloud's base URL
+    sim          optional: `KNOB=VALUE` lines (`quota_instances=1`): the case runs on a
+                 private cloud with those knobs instead of the session's
     other files  copied over `_common/` (a good spec, a real state and plan file) into a
                  fresh work directory, the command's cwd; `{url}` in a clouds.yaml is
                  replaced too
@@ -32,7 +34,7 @@ from tests.helpers import run_stackplan
 
 CASES = Path(__file__).resolve().parents[2] / "data" / "bad_inputs"
 COMMON = CASES / "_common"
-_SPECIAL = {"cmd", "expect.txt", "env"}
+_SPECIAL = {"cmd", "expect.txt", "env", "sim"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,13 @@ class Case:
     @property
     def args(self) -> list[str]:
         return shlex.split((self.path / "cmd").read_text(encoding="utf-8"))
+
+    @property
+    def sim_knobs(self) -> dict[str, float]:
+        path = self.path / "sim"
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        knobs = dict(line.split("=", 1) for line in lines if line.strip())
+        return {k.strip(): float(v) for k, v in knobs.items()}
 
     @property
     def expected(self) -> list[str]:
@@ -138,10 +147,19 @@ def test_the_corpus_has_at_least_40_cases_each_complete():
 
 
 @pytest.mark.timeout(300)
-def test_every_bad_input_fails_with_one_clear_message_and_leaves_the_state_untouched(sim, tmp_path):
+def test_every_bad_input_fails_with_one_clear_message_and_leaves_the_state_untouched(
+    sim, make_sim, tmp_path
+):
     cases = all_cases()
+    # Knobs of a case's own cloud are ints (quotas) or seconds; SimOptions takes both.
+    urls = {
+        c.name: make_sim(**{k: int(v) if v.is_integer() else v for k, v in c.sim_knobs.items()}).url
+        if c.sim_knobs
+        else sim.url
+        for c in cases
+    }
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda case: (case, run_case(case, tmp_path, sim.url)), cases))
+        results = list(pool.map(lambda c: (c, run_case(c, tmp_path, urls[c.name])), cases))
     failures = [f"== {case.name}\n" + "\n".join(problems) for case, problems in results if problems]
     assert not failures, f"{len(failures)} of {len(cases)} cases misbehave:\n\n" + "\n\n".join(
         failures

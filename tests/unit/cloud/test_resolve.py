@@ -97,7 +97,7 @@ def test_ambiguous_image_lists_candidates_and_suggests():
     assert "2 images are named 'Ubuntu 22.04'" in text
     assert "i-u1 (created 2024-02-01T08:00:00Z" in text and "i-u2 (created 2024-05-02" in text
     assert "most_recent: true" in text and "{id: " in text
-    assert "web.yaml:3:3 servers.db.image" in text
+    assert "web.yaml:3:3: servers.db.image: server.db: 2 images" in text
 
 
 def test_every_problem_is_reported_at_once_and_sorted():

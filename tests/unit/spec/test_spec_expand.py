@@ -77,7 +77,8 @@ def test_server_attributes_are_normalised(load) -> None:
         {"id": "1"},
         {"n": "1", "ok": "true"},
     )
-    assert b["security_groups"] == ["default"] and b["user_data"] == "hi"
+    # Issue 10, point 18: groups nobody wrote are the cloud's choice, never enforced.
+    assert b["security_groups"] is None and b["user_data"] == "hi"
     assert c["image"] == {"name": "u", "most_recent": True}
     assert (c["availability_zone"], c["image_update"]) == ("az1", "rebuild")
 

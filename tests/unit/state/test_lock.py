@@ -129,8 +129,12 @@ def test_force_unlock_needs_the_right_id_and_warns_if_the_holder_runs(store, hol
     proc, lock_id = holder()
     with pytest.raises(LockError, match=f"the lock on the state is {lock_id}"):
         store.force_unlock("wrong")
+    # Issue 10, point 11: a live holder keeps its lock unless --force says otherwise.
+    with pytest.raises(LockError, match=f"held by a run that is still going: .*pid {proc.pid}"):
+        store.force_unlock(lock_id)
+    assert store.lock_path.exists()
     notices = []
-    store.force_unlock(lock_id, notify=notices.append)
+    store.force_unlock(lock_id, notify=notices.append, force=True)
     assert not store.lock_path.exists()
     assert len(notices) == 1 and f"pid {proc.pid} (apply) still runs" in notices[0]
 
