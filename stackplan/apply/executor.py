@@ -33,8 +33,8 @@ from stackplan.apply.recorder import StateRecorder
 from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step, build_steps
 from stackplan.clock import now_iso
 from stackplan.errors import CloudError, StackplanError
-from stackplan.kinds.base import GONE, Await, Kind, Marker, Rebuildable
-from stackplan.plan.model import Action, Plan
+from stackplan.kinds.base import GONE, Await, Kind, Marker, Rebuildable, Resumable
+from stackplan.plan.model import Action, Plan, Reason
 
 # A create that failed without reaching the cloud (checked by its tag) is sent again.
 CREATE_ATTEMPTS = 4
@@ -320,9 +320,15 @@ class Executor:
         if step.phase == UPDATE:
             after = self.recorder.filled(change.after or {})
             before = change.before or {}
+            resource_id = change.id or ""
+            if isinstance(kind, Resumable):
+                # Journaled first: a kill midway leaves the next run knowing it was ours.
+                self.recorder.journal(step, after)
+                if change.reason is Reason.RESUME:
+                    return kind.resume(self.cloud, resource_id, before, after)
             if change.action is Action.REBUILD and isinstance(kind, Rebuildable):
-                return kind.rebuild(self.cloud, change.id or "", before, after)
-            return kind.update(self.cloud, change.id or "", before, after)
+                return kind.rebuild(self.cloud, resource_id, before, after)
+            return kind.update(self.cloud, resource_id, before, after)
         return self._create(kind, step)
 
     def _create(self, kind: Kind, step: Step) -> Await | None:

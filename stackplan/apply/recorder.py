@@ -14,7 +14,7 @@ from typing import Any
 from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step
 from stackplan.clock import now_iso
 from stackplan.kinds.base import Kind, Marker
-from stackplan.plan.model import Action
+from stackplan.plan.model import Action, Reason
 from stackplan.plan.refs import interpolate, state_lookup
 from stackplan.sensitive import digested
 from stackplan.state.model import CREATE_TOKEN, RecordStatus, ResourceRecord, State
@@ -119,16 +119,24 @@ class StateRecorder:
 
     def adopt(self, step: Step) -> None:
         change = step.change
+        foreign = change.reason is Reason.FOREIGN
         record = ResourceRecord(
             address=step.address,
             id=change.id,
             attributes=self._recorded(step, change.after or {}),
             dependencies=change.depends_on,
-            status=RecordStatus.OK,
+            status=RecordStatus.FOREIGN if foreign else RecordStatus.OK,
             updated_at=now_iso(),
             sensitive=change.sensitive,
         )
         self._commit(lambda s: s.with_record(record))
+
+    def journal(self, step: Step, after: Mapping[str, Any]) -> None:
+        """Before an update that can stop midway: the attributes it is sent to reach."""
+        record = self._state.record(step.address)
+        if record is not None:
+            pending = replace(record, pending=self._recorded(step, after))
+            self._commit(lambda s: s.with_record(pending))
 
     def step_done(self, step: Step) -> None:
         self.steps_done([step])

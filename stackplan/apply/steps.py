@@ -50,6 +50,8 @@ class Step:
 
 def _phases(change: Change) -> tuple[Phase, ...]:
     action = change.action
+    if change.reason is Reason.FOREIGN and action is Action.UPDATE:
+        return (RECORD,)  # another's resource: only the state learns of it
     if action is Action.CREATE:
         return (CREATE,)
     if action is Action.DELETE:

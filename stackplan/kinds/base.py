@@ -206,6 +206,9 @@ class Kind:
     # Whether the cloud has a place for stackplan's marker (metadata, tags). A kind without
     # one records its intent before a create and never takes a namesake for its own.
     marked: ClassVar[bool] = True
+    # Whether the cloud allows one resource of a name (keypairs): a namesake the state does
+    # not hold is then that very resource, made outside this stack.
+    unique_names: ClassVar[bool] = False
     measures: ClassVar[tuple[Measure, ...]] = ()  # what its usage counts
 
     @property
@@ -281,6 +284,17 @@ class Kind:
         """The resource a possibly-lost create made (by its marker, or for a kind without
         one, by what `intent` noted), or None."""
         return None
+
+
+@runtime_checkable
+class Resumable(Protocol):
+    """A kind whose update can stop midway (a server's resize waits for a confirmation).
+    Its updates are journaled; `resume` finishes or undoes what a killed apply left, from
+    what the cloud shows now, then changes what else differs between before and after."""
+
+    def resume(
+        self, cloud: Any, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> Await | None: ...
 
 
 @runtime_checkable

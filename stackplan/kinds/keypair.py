@@ -1,8 +1,10 @@
 """The keypair kind: Nova keypairs imported from a public key; a new key replaces.
 
 Keypairs are named, not numbered: the name is the ID, and what a server's `key_pair`
-takes. They have no metadata to carry a marker, so a create whose answer was lost shows up
-as a 409 on the next try, and a key of that name with the same public key is taken as ours.
+takes. They have no metadata to carry a marker, so ownership is known from the journal:
+before a create the state notes whether a keypair of that name existed. One that did is
+another's: used as it is when its key matches the spec (a `foreign` record), never deleted.
+One that appeared after the intent is ours (a create whose answer was lost).
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from stackplan.errors import CloudError
 from stackplan.kinds.base import Await, Effect, Kind, Marker, Named, ObservedResource, Reads
+from stackplan.state.model import CREATE_TOKEN, RecordStatus
 
 if TYPE_CHECKING:
     from stackplan.cloud import Cloud, Keypair
     from stackplan.spec.expand import Entry
     from stackplan.state.model import ResourceRecord
 
+_EXISTED = "existed"  # intent: a keypair of that name was there before our create
 _KEY_TYPES = ("ssh-rsa", "ssh-ed25519", "ssh-dss", "sk-ssh-ed25519@openssh.com")
 _PUBLIC_KEY = re.compile(r"^(?P<type>[a-z0-9@.-]+)\s+(?P<blob>[A-Za-z0-9+/]+={0,2})(?:\s+.*)?$")
 
@@ -54,6 +58,7 @@ class KeypairKind(Kind):
         "public_key": Effect.REPLACE,
     }
     marked: ClassVar[bool] = False
+    unique_names: ClassVar[bool] = True
 
     # -- the spec half --------------------------------------------------------------------
 
@@ -74,10 +79,35 @@ class KeypairKind(Kind):
     def read_many(
         self, reads: Reads, records: Sequence[ResourceRecord], lineage: str
     ) -> list[ObservedResource]:
-        wanted = {r.id for r in records if r.id}
-        if not wanted:
-            return []
-        return [_observed(k) for k in _keypairs(reads) if k.name in wanted]
+        """Every keypair of the user (there are few): those the state does not hold are
+        another's, except one a pending create of ours noted as not there before."""
+        ours = {
+            str(r.attributes.get("name")): Marker(lineage, str(r.address), _token(r))
+            for r in records
+            if r.status is RecordStatus.PENDING_CREATE and r.attributes.get(_EXISTED) is False
+        }
+        return [_observed(k, ours.get(k.name)) for k in _keypairs(reads)]
+
+    def intent(self, cloud: Cloud, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            cloud.compute.get_keypair(attrs["name"])
+        except CloudError as exc:
+            if exc.status != 404:
+                raise
+            return {"name": attrs["name"], _EXISTED: False}
+        return {"name": attrs["name"], _EXISTED: True}
+
+    def find_created(
+        self, cloud: Cloud, marker: Marker, intent: Mapping[str, Any], attrs: Mapping[str, Any]
+    ) -> ObservedResource | None:
+        if intent.get(_EXISTED) is not False:
+            return None  # it was there before: not the one our create made
+        try:
+            return _observed(cloud.compute.get_keypair(attrs["name"]), marker)
+        except CloudError as exc:
+            if exc.status != 404:
+                raise
+            return None
 
     def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> str:
         name, public_key = attrs["name"], attrs["public_key"]
@@ -86,15 +116,13 @@ class KeypairKind(Kind):
         except CloudError as exc:
             if exc.status != 409:
                 raise
-            existing = cloud.compute.get_keypair(name)
-            if existing.public_key.strip() != str(public_key).strip():
-                raise CloudError(
-                    f"a keypair named {name!r} already exists in the cloud with another key",
-                    status=409,
-                    hint="rename the keypair in the spec, or import it: "
-                    f"stackplan import keypair.NAME {name}",
-                ) from exc
-            return existing.name  # ours, from a run whose answer was lost
+            # Made by someone else since the plan (ours would have been found by intent).
+            raise CloudError(
+                f"a keypair named {name!r} appeared in the cloud since the plan, made "
+                "outside this stack",
+                status=409,
+                hint="plan again: a keypair with the spec's key is then used as it is",
+            ) from exc
 
     def delete(self, cloud: Cloud, resource_id: str) -> Await | None:
         cloud.compute.delete_keypair(resource_id)
@@ -105,9 +133,13 @@ def _keypairs(reads: Reads) -> tuple[Keypair, ...]:
     return reads.get("compute.keypairs", lambda: reads.cloud.compute.list_keypairs())
 
 
-def _observed(keypair: Keypair) -> ObservedResource:
+def _observed(keypair: Keypair, marker: Marker | None = None) -> ObservedResource:
     attrs = {"name": keypair.name, "public_key": keypair.public_key.strip()}
-    return ObservedResource("keypair", keypair.name, attrs)
+    return ObservedResource("keypair", keypair.name, attrs, marker=marker)
+
+
+def _token(record: ResourceRecord) -> str:
+    return str(record.attributes.get(CREATE_TOKEN, ""))
 
 
 def public_key_problem(text: str) -> str | None:

@@ -45,6 +45,9 @@ MARK_LINEAGE, MARK_ADDRESS, MARK_TOKEN = "stackplan:lineage", "stackplan:address
 _MARKS = (MARK_LINEAGE, MARK_ADDRESS, MARK_TOKEN)
 NOVA_USER_DATA_LIMIT = 65535  # bytes, once base64-encoded (Nova's API limit)
 _READY = frozenset({"ACTIVE"})
+# Statuses of a server whose earlier action still runs, and those it settles in.
+_UNDER_WAY = frozenset({"RESIZE", "REVERT_RESIZE", "REBUILD", "MIGRATING", "REBOOT"})
+_SETTLED = frozenset({"ACTIVE", "VERIFY_RESIZE", "SHUTOFF"})
 
 _SCHEMA: Mapping[str, Any] = {
     "type": "object",
@@ -330,6 +333,34 @@ class ServerKind(Kind):
 
             return Await(resource_id, frozenset({"VERIFY_RESIZE"}), confirm, "still resizing")
         return None
+
+    def resume(
+        self, cloud: Cloud, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> Await | None:
+        """Finish what a killed apply left midway, from what Nova shows now: a resize that
+        waits for its confirmation is confirmed when the spec still wants that flavor and
+        reverted when it went back; one still under way is waited for. Then whatever else
+        differs is changed from the server as it now is."""
+        server = cloud.compute.get_server(resource_id)
+        status = server.status
+
+        def go_on() -> Await | None:
+            now = _observed(cloud.compute.get_server(resource_id)).attrs
+            return self.update(cloud, resource_id, {**before, **now}, after)
+
+        if status == "VERIFY_RESIZE":
+            if server.flavor_id == after.get("flavor_id"):
+                cloud.compute.confirm_resize(resource_id)
+            else:
+                cloud.compute.revert_resize(resource_id)
+            return Await(resource_id, _READY, go_on, "still finishing a resize")
+        if status in _UNDER_WAY:
+
+            def again() -> Await | None:
+                return self.resume(cloud, resource_id, before, after)
+
+            return Await(resource_id, _SETTLED, again, "still finishing an earlier update")
+        return go_on()
 
     def rebuild(
         self, cloud: Cloud, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]

@@ -164,6 +164,10 @@ class _Diff:
                 reason = Reason.TAINTED
             else:
                 reason = Reason.GONE_FROM_CLOUD
+            if found is None and kind.unique_names:
+                namesake = self.namesake(kind, after)
+                if namesake is not None:
+                    return self.foreign(kind, resource, namesake, after, sensitive)
             if found is None:
                 self.note_namesakes(kind, address, after)
                 return Change(
@@ -189,6 +193,19 @@ class _Diff:
             if k in unknown_keys or _differs(kind, k, after, before, record, adopted, sensitive)
         ]
         drift = _drift(kind, compared, after, record, found, sensitive) if not adopted else ()
+        if record is not None and record.status is RecordStatus.FOREIGN and changed:
+            raise _not_ours(kind, address, changed)
+        pending = record.pending if record is not None else None
+        if pending is not None and found is not None:
+            # What an update of ours reached before a kill is not drift.
+            drift = tuple(
+                k
+                for k in drift
+                if not (
+                    k in pending
+                    and _form(found.attrs, k, sensitive) == _form(pending, k, sensitive)
+                )
+            )
         forced = self.forced_reason(address, record, found)
         effects = {k: kind.effect(k, before, after) for k in changed}
         action, replace_paths = _decide(effects, resource, forced is not None)
@@ -197,6 +214,11 @@ class _Diff:
         )
         if adopted and action is Action.NO_OP:
             action = Action.UPDATE  # apply records the adopted resource in the state
+        if pending is not None and not action.is_replace and not adopted:
+            # A killed apply left an update of ours midway: apply finishes it first.
+            reason = Reason.RESUME
+            if action is Action.NO_OP:
+                action = Action.UPDATE
         if action in (*_CREATES, Action.REBUILD):
             after.update(apply_only)
         else:
@@ -214,6 +236,51 @@ class _Diff:
             depends_on,
             sensitive,
             _fault(record, found) if reason is Reason.TAINTED else "",
+        )
+
+    def namesake(self, kind: Kind, after: Mapping[str, Any]) -> ObservedResource | None:
+        """The cloud's resource of the name a create would give, that the state does not
+        hold (for a kind whose names are unique in the cloud)."""
+        ours = {r.id for r in self.prior.records if r.id} if self.prior else set()
+        return next(
+            (
+                r
+                for r in self.observed.of_kind(kind.name)
+                if r.attrs.get("name") == after.get("name") and r.id not in ours
+            ),
+            None,
+        )
+
+    def foreign(
+        self,
+        kind: Kind,
+        resource: DesiredResource,
+        found: ObservedResource,
+        after: Mapping[str, Any],
+        sensitive: tuple[str, ...],
+    ) -> Change:
+        """A resource of the spec that the cloud already has, made outside this stack: used
+        as it is when it matches the spec, never deleted; a plan error when it does not."""
+        compared = [k for k in kind.effects if k in after]
+        before = dict(found.attrs)
+        differ = [k for k in compared if _form(after, k, sensitive) != _form(before, k, sensitive)]
+        if differ:
+            raise PlanError(
+                f"the cloud already has a {kind.label} named {after.get('name')!r}, made "
+                f"outside this stack, with another {', '.join(differ)}",
+                where=str(resource.address),
+                hint=f"give the {kind.label} of the spec another name, or make the spec "
+                "match the cloud's to use it",
+            )
+        return Change(
+            resource.address,
+            Action.UPDATE,
+            Reason.FOREIGN,
+            found.id,
+            _frozen(before),
+            _frozen(dict(after)),
+            depends_on=resource.depends_on,
+            sensitive=sensitive,
         )
 
     def note_namesakes(self, kind: Kind, address: Address, after: Mapping[str, Any]) -> None:
@@ -279,15 +346,17 @@ class _Diff:
         else:
             before = _frozen(_before(self.options.kinds[record.kind], record, found))
         resource_id = found.id if found else record.id
+        foreign = record.status is RecordStatus.FOREIGN
         return Change(
             record.address,
             Action.DELETE,
             reason,
-            resource_id,
+            None if foreign else resource_id,  # no ID: apply deletes nothing, forgets it
             before,
             None,
             depends_on=record.dependencies,
             sensitive=record.sensitive,
+            note="made outside this stack: forgotten, left in the cloud" if foreign else "",
         )
 
     def destroy_changes(self) -> list[Change]:
@@ -349,6 +418,16 @@ def _drift(
             after.get(k) is None and (k in kind.cloud_chosen or record.attributes.get(k) is None)
         )
         and _form(found.attrs, k, sensitive) != _form(record.attributes, k, sensitive)
+    )
+
+
+def _not_ours(kind: Kind, address: Address, changed: list[str]) -> PlanError:
+    return PlanError(
+        f"{address} is a {kind.label} made outside this stack, used as it is: this stack "
+        f"changes nothing of it, and the spec now differs in {', '.join(changed)}",
+        where=str(address),
+        hint=f"make the spec match the cloud's {kind.label} again, or give the spec's its "
+        "own name (a new one this stack makes and owns)",
     )
 
 

@@ -68,7 +68,7 @@ def check_prevent_destroy(changes: list[Change], desired: Desired) -> None:
         for c in changes
         if c.address in protected
         and c.action.is_destructive
-        and not (c.action is Action.DELETE and c.before is None)
+        and not (c.action is Action.DELETE and (c.before is None or c.id is None))
     ]
     if not blocked:
         return

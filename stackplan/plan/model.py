@@ -65,6 +65,8 @@ class Reason(Enum):
     NOT_IN_SPEC = "not-in-spec"  # in the state, removed from the spec
     DESTROY = "destroy"  # plan --destroy / stackplan destroy
     ADOPTED = "adopted"  # created by an interrupted run, found by its marker
+    FOREIGN = "foreign"  # made outside this stack: used as it is, never deleted
+    RESUME = "resume"  # an update of ours a killed apply left midway: finished first
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,6 +158,8 @@ def _record_doc(record: ResourceRecord) -> dict[str, Any]:
             doc[name] = value
     if record.sensitive:
         doc["sensitive"] = list(record.sensitive)
+    if record.pending is not None:
+        doc["pending"] = _plain(record.pending)
     return doc
 
 
@@ -216,6 +218,7 @@ def _to_state(doc: dict[str, Any], source: str) -> State:
                 updated_at=item.get("updated_at"),
                 fault=item.get("fault"),
                 sensitive=tuple(item.get("sensitive", ())),
+                pending=item.get("pending"),
             )
         except StateError as exc:
             raise StateError(exc.message, where=where, hint=exc.hint) from exc

@@ -29,6 +29,9 @@ class RecordStatus(StrEnum):
     # None and attributes[CREATE_TOKEN] is the tag that finds the resource if it did.
     PENDING_CREATE = "pending_create"
     PENDING_DELETE = "pending_delete"  # a delete was sent and not yet confirmed
+    # Used by this stack, made outside it (a keypair that existed before): never deleted,
+    # only forgotten when the spec lets it go.
+    FOREIGN = "foreign"
 
 
 STATUSES = tuple(s.value for s in RecordStatus)
@@ -50,6 +53,9 @@ class ResourceRecord:
     created_at: str | None = None
     updated_at: str | None = None
     fault: str | None = None  # the cloud's message for a resource that failed (tainted)
+    # The attributes an update of ours was sent to reach, until it is seen finished: the
+    # journal that lets the next run finish (or undo) what a killed apply left midway.
+    pending: Mapping[str, Any] | None = None
     sensitive: tuple[str, ...] = ()  # attribute paths kept as digests (sensitive values)
 
     def __post_init__(self) -> None:
@@ -60,12 +66,18 @@ class ResourceRecord:
                 hint="a status is one of " + ", ".join(STATUSES),
             )
         object.__setattr__(self, "status", RecordStatus(self.status))
-        if self.id is None and self.status in (RecordStatus.OK, RecordStatus.PENDING_DELETE):
+        if self.id is None and self.status in (
+            RecordStatus.OK,
+            RecordStatus.PENDING_DELETE,
+            RecordStatus.FOREIGN,
+        ):
             raise StateError(f"a {self.status.value!r} record needs an id", where=str(self.address))
         deps = tuple(sorted(set(self.dependencies), key=Address.sort_key))
         object.__setattr__(self, "attributes", frozen_map(self.attributes, deep=True))
         object.__setattr__(self, "dependencies", deps)
         object.__setattr__(self, "sensitive", tuple(sorted(set(self.sensitive))))
+        if self.pending is not None:
+            object.__setattr__(self, "pending", frozen_map(self.pending, deep=True))
 
     @property
     def kind(self) -> str:

@@ -60,6 +60,7 @@ class ChaosReport:
     unreadable: int = 0
     failed_runs: int = 0  # a re-run apply or a destroy that did not exit 0
     adoptions: int = 0  # servers adopted by a re-run: found by their marker
+    stuck: int = 0  # servers left off the spec's flavor or out of ACTIVE (resize chaos)
     takeovers: int = 0  # re-runs that took over the lock left by the killed run
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -82,7 +83,7 @@ class ChaosReport:
             f"kills={self.kills} rounds={self.rounds} missed={self.missed} "
             f"orphans={self.orphans} duplicates={self.duplicates} missing={self.missing} "
             f"unreadable={self.unreadable} failed_runs={self.failed_runs} "
-            f"adoptions={self.adoptions} lock_takeovers={self.takeovers} "
+            f"adoptions={self.adoptions} lock_takeovers={self.takeovers} stuck={self.stuck} "
             f"wall={self.seconds:.1f}s"
         )
 

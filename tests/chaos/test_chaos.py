@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from chaos import ChaosOptions, run_chaos
+from resize_chaos import run_resize_chaos
 
 
 @pytest.mark.slow
@@ -21,3 +22,15 @@ def test_five_kills_leave_no_orphan_no_duplicate_and_a_readable_state(tmp_path):
     )
     assert report.failed_runs == 0, "\n".join(report.problems)
     assert "Traceback" not in log
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_resizes_killed_at_random_moments_all_end_active_on_the_specs_flavor(tmp_path):
+    # Issue 10, point 10: a killed resize is finished (or reverted) by the next apply.
+    options = ChaosOptions(kills=5, servers=10, build_seconds=1.0, seed=7, max_seconds=240)
+    report = run_resize_chaos(options, tmp_path)
+    assert report.kills == 5, report.problems
+    assert (report.stuck, report.missing, report.failed_runs) == (0, 0, 0), "\n".join(
+        report.problems
+    )

@@ -120,7 +120,9 @@ def headline(change: Change) -> str:
         why = {Reason.NOT_IN_SPEC: "not in the spec", Reason.DESTROY: "destroy"}.get(
             reason, reason.value
         )
-        if change.before is None:
+        if change.note:
+            why += f"; {change.note}"
+        elif change.before is None:
             why += "; already gone from the cloud, apply only forgets it"
         return why
     adopted = reason is Reason.ADOPTED
@@ -147,6 +149,10 @@ def headline(change: Change) -> str:
         }[action]
         if reason is Reason.ADOPTED and action is Action.UPDATE and not change.changed_paths:
             return adopt + "; apply records it"
+        if reason is Reason.FOREIGN:
+            return "made outside this stack: used as it is, never deleted; apply records it"
+        if reason is Reason.RESUME:
+            text += "; first finishes the update a killed apply left midway"
     return f"{adopt}; {text}" if adopt else text
 
 

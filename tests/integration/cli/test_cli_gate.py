@@ -177,3 +177,32 @@ def test_debug_logs_mask_user_data(stack: Stack) -> None:
     result = stack.cli("--debug", "apply", "--auto-approve")
     encoded = base64.b64encode(b"hello-cloud-init").decode()
     assert encoded not in result.stderr and "user_data" in result.stderr
+
+
+def _keypair_stack(stack: Stack, name: str, key: str) -> str:
+    return f"stack: {name}\nkeypairs:\n  deploy:\n    public_key: {key}\n"
+
+
+def test_a_keypair_another_stack_made_is_used_never_deleted(make_stack) -> None:
+    first = make_stack()
+    key = (first.dir / "keys" / "deploy.pub").read_text(encoding="utf-8").strip()
+    first.write_spec(_keypair_stack(first, "first", key))
+    first.cli("apply", "--auto-approve")
+    # A second stack on the same cloud names the same keypair, with the same key.
+    second = Stack(first.sim, first.dir / "second", first.cli, first.cloud, first.os_env)
+    second.dir.mkdir()
+    second.cli = type(first.cli)(second.dir, first.cli.env, second.dir / "state.json")
+    second.write_spec(_keypair_stack(second, "second", key))
+    plan = second.cli("plan")
+    assert "made outside this stack: used as it is, never deleted" in plan.stdout
+    second.cli("apply", "--auto-approve")
+    destroyed = second.cli("destroy", "--auto-approve")
+    assert "forgotten, left in the cloud" in destroyed.stdout
+    assert first.cloud.keypairs() == ["deploy"]  # the first stack's keypair stays
+    # With another key it cannot be used: the plan says so and stops.
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBvj1N1A2zCzQYTlVsF2NXHtb4CkHF3cqnGdPGNk8RqS"
+    second.write_spec(_keypair_stack(second, "second", other))
+    result = second.cli("plan", rc=1)
+    assert "already has a keypair named 'deploy', made outside this stack" in result.stderr
+    first.cli("destroy", "--auto-approve")
+    assert first.cloud.keypairs() == []
