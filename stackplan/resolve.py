@@ -16,7 +16,7 @@ from typing import Any
 from stackplan.errors import ResolveError
 from stackplan.kinds.base import Kind, Named, Reads
 from stackplan.spec.model import Desired, DesiredResource
-from stackplan.suggest import names_hint
+from stackplan.suggest import names_hint, near
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -50,6 +50,9 @@ def resolve(desired: Desired, reads: Reads, kinds: Mapping[str, Kind]) -> Desire
     names every problem."""
     problems: list[_Problem] = []
     resolved = []
+    spec_names: dict[str, set[str]] = {}
+    for resource in desired.resources:
+        spec_names.setdefault(resource.kind, set()).add(resource.address.name)
     for resource in desired.resources:
         kind = kinds[resource.kind]
         ctx = _Context(reads, kind, resource, problems)
@@ -57,7 +60,8 @@ def resolve(desired: Desired, reads: Reads, kinds: Mapping[str, Kind]) -> Desire
         for field, named in kind.references.items():
             ref = attrs.get(named.attr)
             if isinstance(ref, Mapping):
-                attrs[named.attr] = _reference(ctx, kinds[named.kind], field, ref)
+                own = spec_names.get(named.kind, set())
+                attrs[named.attr] = _reference(ctx, kinds[named.kind], field, ref, own)
         attrs = dict(kind.resolve(attrs, ctx))
         resolved.append(resource if attrs == dict(resource.attrs) else resource.with_attrs(attrs))
     if problems:
@@ -65,13 +69,19 @@ def resolve(desired: Desired, reads: Reads, kinds: Mapping[str, Kind]) -> Desire
     return desired.with_resources(tuple(resolved))
 
 
-def _reference(ctx: _Context, target: Kind, field: str, ref: Mapping[str, Any]) -> Any:
+def _reference(
+    ctx: _Context, target: Kind, field: str, ref: Mapping[str, Any], own: set[str]
+) -> Any:
     """The value a field naming a cloud resource of `target` takes, or the ref unchanged
-    (and a problem) when nothing, or more than one thing, has that name."""
+    (and a problem) when nothing, or more than one thing, has that name. A name close to
+    one of the spec's own (`own`) is suggested first: that is the likelier typo."""
     found = find_named(target.lookup(ctx.reads), ref)
     if isinstance(found, Named):
         return found.ref
     message, hint = found
+    close = near(str(ref.get("name", "")), own) if "name" in ref else []
+    if close:
+        hint = f"did you mean {close[0]!r}, the spec's own {target.label}?"
     ctx.problem(field, message.replace("{what}", target.label), hint)
     return dict(ref)
 

@@ -206,3 +206,14 @@ def test_a_keypair_another_stack_made_is_used_never_deleted(make_stack) -> None:
     assert "already has a keypair named 'deploy', made outside this stack" in result.stderr
     first.cli("destroy", "--auto-approve")
     assert first.cloud.keypairs() == []
+
+
+def test_an_unknown_key_pair_fails_online_validation_and_the_plan(stack: Stack) -> None:
+    key = (stack.dir / "keys" / "deploy.pub").read_text(encoding="utf-8").strip()
+    spec = f"stack: keys\nkeypairs:\n  deploy:\n    public_key: {key}\nservers:\n  web:\n"
+    spec += f"    image: {CIRROS}\n    flavor: m1.tiny\n    key_pair: deplyo\n"
+    stack.write_spec(spec)
+    for command in (("validate", "--online"), ("plan",)):
+        result = stack.cli(*command, rc=1)
+        assert "servers.web.key_pair: server.web: no keypair named 'deplyo'" in result.stderr
+        assert stack.cloud.servers() == []
