@@ -18,15 +18,16 @@ def refresh(
 ) -> Observed:
     """Every resource the state knows, and every one carrying this lineage's marker.
 
-    A kind is read when the state holds some of it, when `wanted` (the spec's kinds) names
-    it, or when it carries markers (a lost create may have left one behind).
+    A kind is read when the state holds some of it or `wanted` (the spec's kinds) names
+    it: a lost create always left its intent in the state, so a kind neither names has
+    nothing of this stack to find.
     """
     records: dict[str, list[ResourceRecord]] = {name: [] for name in kinds}
     for record in prior.records if prior else ():
         records.setdefault(record.kind, []).append(record)
     found: dict[str, ObservedResource] = {}
     for name, kind in kinds.items():
-        if not (records[name] or name in wanted or kind.marked):
+        if not (records[name] or name in wanted):
             continue
         for resource in kind.read_many(reads, records[name], lineage):
             found[resource.id] = resource

@@ -15,6 +15,7 @@ from typing import Any
 
 from stackplan.errors import ResolveError
 from stackplan.kinds.base import Kind, Named, Reads
+from stackplan.spec.expand import CLOUD_REF, FIELD
 from stackplan.spec.model import Desired, DesiredResource
 from stackplan.suggest import names_hint, near
 
@@ -37,9 +38,9 @@ class _Context:
         self._out = out
 
     def problem(self, field: str, message: str, hint: str = "") -> None:
-        """A problem with `field` (the spec's name), at the field's own line."""
+        """A problem with `field` (the spec's name, `a[0].b` inside one), at its line."""
         r = self._resource
-        at = r.fields.get(field) or r.where
+        at = r.fields.get(field.split(".")[0].split("[")[0]) or r.where
         path = f"{self._kind.section}.{r.address.name}.{field}"
         where = f"{at}: {path}" if at else path
         self._out.append(_Problem(where, str(r.address), message, hint))
@@ -56,17 +57,27 @@ def resolve(desired: Desired, reads: Reads, kinds: Mapping[str, Kind]) -> Desire
     for resource in desired.resources:
         kind = kinds[resource.kind]
         ctx = _Context(reads, kind, resource, problems)
-        attrs = dict(resource.attrs)
-        for field, named in kind.references.items():
-            ref = attrs.get(named.attr)
-            if isinstance(ref, Mapping):
-                own = spec_names.get(named.kind, set())
-                attrs[named.attr] = _reference(ctx, kinds[named.kind], field, ref, own)
+        attrs = {k: _walk(v, ctx, kinds, spec_names) for k, v in resource.attrs.items()}
         attrs = dict(kind.resolve(attrs, ctx))
         resolved.append(resource if attrs == dict(resource.attrs) else resource.with_attrs(attrs))
     if problems:
         raise _error(problems)
     return desired.with_resources(tuple(resolved))
+
+
+def _walk(
+    value: Any, ctx: _Context, kinds: Mapping[str, Kind], spec_names: Mapping[str, set[str]]
+) -> Any:
+    """`value` with every cloud reference in it (at any depth) resolved."""
+    if isinstance(value, Mapping) and CLOUD_REF in value:
+        target = kinds[value[CLOUD_REF]]
+        own = spec_names.get(target.name, set())
+        return _reference(ctx, target, str(value.get(FIELD, "")), value, own)
+    if isinstance(value, Mapping):
+        return {k: _walk(v, ctx, kinds, spec_names) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(v, ctx, kinds, spec_names) for v in value]
+    return value
 
 
 def _reference(

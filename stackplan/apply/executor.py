@@ -30,7 +30,7 @@ from stackplan.apply.events import (
     Notice,
 )
 from stackplan.apply.recorder import StateRecorder
-from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step, build_steps
+from stackplan.apply.steps import CREATE, DELETE, LATE, RECORD, UPDATE, Step, build_steps
 from stackplan.clock import now_iso
 from stackplan.errors import CloudError, StackplanError
 from stackplan.kinds.base import GONE, Await, Kind, Marker, Rebuildable, Resumable
@@ -46,6 +46,7 @@ _VERBS = {  # phase -> (started, done, progress)
     UPDATE: ("Modifying", "Modifications complete", "still modifying"),
     DELETE: ("Destroying", "Destruction complete", "still destroying"),
     RECORD: ("Adopting", "Adopted", "still adopting"),
+    LATE: ("Completing", "Completion complete", "still completing"),
 }
 
 
@@ -317,6 +318,13 @@ class Executor:
             return None
         if step.phase == DELETE:
             return self._delete(kind, step)
+        if step.phase == LATE:
+            # The create made the resource without these; the record is what it has now.
+            record = self.recorder.state.record(step.address)
+            before = dict(record.attributes) if record is not None else {}
+            resource_id = record.id if record is not None and record.id else change.id or ""
+            after = self.recorder.filled(change.after or {})
+            return kind.update(self.cloud, resource_id, before, after)
         if step.phase == UPDATE:
             after = self.recorder.filled(change.after or {})
             before = change.before or {}
@@ -333,7 +341,11 @@ class Executor:
 
     def _create(self, kind: Kind, step: Step) -> Await | None:
         marker = Marker(self.plan.lineage, str(step.address), uuid.uuid4().hex)
-        attrs = self.recorder.filled(step.change.after or {})
+        late = set(step.change.late)
+        # What is set late may still name what does not exist yet: it is left out here.
+        attrs = self.recorder.filled(
+            {k: v for k, v in (step.change.after or {}).items() if k not in late}
+        )
         intent = kind.intent(self.cloud, attrs)
         self.recorder.intent(step, marker, intent)
         resource_id = self._create_once(kind, step, attrs, marker, intent)
@@ -406,4 +418,5 @@ def _create_backoff(attempt: int) -> float:
 
 def _order(step: Step) -> tuple[int, tuple[str, str, int]]:
     # Deletes first frees quota for the creates that follow; then by address for stable logs.
-    return ({DELETE: 0, UPDATE: 1, CREATE: 2, RECORD: 3}[step.phase], step.address.sort_key())
+    order = {DELETE: 0, UPDATE: 1, CREATE: 2, LATE: 3, RECORD: 4}[step.phase]
+    return (order, step.address.sort_key())

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from stackplan.apply.steps import CREATE, DELETE, RECORD, UPDATE, Step
+from stackplan.apply.steps import CREATE, DELETE, LATE, RECORD, UPDATE, Step
 from stackplan.clock import now_iso
 from stackplan.kinds.base import Kind, Marker
 from stackplan.plan.model import Action, Reason
@@ -147,7 +147,7 @@ class StateRecorder:
         answered."""
         changes: list[Callable[[State], State]] = []
         for step in steps:
-            if step.phase == UPDATE:
+            if step.phase in (UPDATE, LATE):
                 attributes = self._recorded(step, self.filled(step.change.after or {}))
                 changes.append(lambda s, step=step, a=attributes: _updated(s, step, a))
             elif step.phase == DELETE:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 
 import networkx as nx
 
@@ -22,9 +23,13 @@ class Phase(StrEnum):
     UPDATE = "update"  # in place: update, resize, rebuild
     DELETE = "delete"
     RECORD = "record"  # only the state changes: an adopted resource is written down
+    # After a create, once what it names exists: the parts that name other resources of
+    # the plan (a security group's rules naming another group, or itself).
+    LATE = "late"
 
 
 CREATE, UPDATE, DELETE, RECORD = Phase.CREATE, Phase.UPDATE, Phase.DELETE, Phase.RECORD
+LATE = Phase.LATE
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -52,14 +57,15 @@ def _phases(change: Change) -> tuple[Phase, ...]:
     action = change.action
     if change.reason is Reason.FOREIGN and action is Action.UPDATE:
         return (RECORD,)  # another's resource: only the state learns of it
+    create: tuple[Phase, ...] = (CREATE, LATE) if change.late else (CREATE,)
     if action is Action.CREATE:
-        return (CREATE,)
+        return create
     if action is Action.DELETE:
         return (DELETE,)
     if action is Action.DELETE_THEN_CREATE:
-        return (DELETE, CREATE)
+        return (DELETE, *create)
     if action is Action.CREATE_THEN_DELETE:
-        return (CREATE, DELETE)
+        return (*create, DELETE)
     if action in (Action.UPDATE, Action.RESIZE, Action.REBUILD):
         return (UPDATE,)
     if change.reason is Reason.ADOPTED:
@@ -76,8 +82,8 @@ def build_steps(plan: Plan) -> nx.DiGraph:
         steps = {phase: Step(change.address, phase, change) for phase in phases}
         by_address[change.address] = steps
         graph.add_nodes_from(steps.values())
-        if len(phases) == 2:
-            graph.add_edge(steps[phases[0]], steps[phases[1]])
+        for first, then in pairwise(phases):
+            graph.add_edge(steps[first], steps[then])
 
     def forward(address: Address) -> Step | None:
         steps = by_address.get(address, {})
@@ -94,6 +100,13 @@ def build_steps(plan: Plan) -> nx.DiGraph:
             # Deleting what others depend on waits for those others to be deleted.
             if DELETE in steps and DELETE in dep_steps:
                 graph.add_edge(steps[DELETE], dep_steps[DELETE])
+        # What names other resources once they exist waits for them to exist, not more:
+        # two groups whose rules name each other are both created, then both completed.
+        waiting = steps.get(LATE) or steps.get(UPDATE)
+        for dep in _expand(change.late_depends_on, by_address):
+            theirs = by_address[dep].get(CREATE) or by_address[dep].get(RECORD)
+            if waiting is not None and theirs is not None and theirs != waiting:
+                graph.add_edge(theirs, waiting)
     if not nx.is_directed_acyclic_graph(graph):
         cycle = " → ".join(str(step) for step, _ in nx.find_cycle(graph))
         raise ValueError(f"the plan's steps form a cycle: {cycle}")

@@ -1,4 +1,4 @@
-"""The OpenStack client side: configuration, Keystone, HTTP, Compute and Image clients.
+"""The OpenStack client side: configuration, Keystone, HTTP, Compute, Image, Network clients.
 
 `connect(config)` is the one entry the rest of stackplan calls; it returns a `Cloud`
 holding the session and the service clients. Nothing outside this package imports
@@ -23,6 +23,7 @@ from stackplan.cloud.compute import (
 from stackplan.cloud.config import CloudConfig, load_config
 from stackplan.cloud.http import Backpressure, HttpClient, HttpOptions, RetryEvent
 from stackplan.cloud.image import Image, ImageClient
+from stackplan.cloud.network import NetworkClient
 from stackplan.cloud.secret import Secret
 from stackplan.cloud.session import Session
 from stackplan.errors import CloudError
@@ -42,12 +43,18 @@ class Cloud:
     """One cloud, reached: the session and the service clients built on it."""
 
     def __init__(
-        self, config: CloudConfig, session: Session, compute: ComputeClient, image: ImageClient
+        self,
+        config: CloudConfig,
+        session: Session,
+        compute: ComputeClient,
+        image: ImageClient,
+        network: NetworkClient | None = None,
     ):
         self.config = config
         self.session = session
         self.compute = compute
         self.image = image
+        self.network = network or NetworkClient(session)
 
     @property
     def http(self) -> HttpClient:
@@ -102,7 +109,8 @@ def connect(
         session, max_microversion=config.compute_api_version, page_size=options.page_size
     )
     image = ImageClient(session, page_size=options.page_size)
-    return Cloud(config, session, compute, image)
+    network = NetworkClient(session, page_size=options.page_size)
+    return Cloud(config, session, compute, image, network)
 
 
 __all__ = [
@@ -119,6 +127,7 @@ __all__ = [
     "ImageClient",
     "Keypair",
     "Limits",
+    "NetworkClient",
     "RetryEvent",
     "Secret",
     "ServerCreate",

@@ -10,7 +10,7 @@ name. `Kind` gives the defaults, so a kind states only what is its own.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_chec
 from stackplan.frozen import frozen_map
 
 if TYPE_CHECKING:
+    from stackplan.addr import Address
     from stackplan.spec.expand import Entry
+    from stackplan.spec.model import DesiredResource
     from stackplan.state.model import ResourceRecord
 
 T = TypeVar("T")
@@ -100,14 +102,6 @@ class Observed:
 
 
 @dataclass(frozen=True, slots=True)
-class RefField:
-    """A spec field naming another kind's resource, and the attribute its value goes to."""
-
-    kind: str  # the kind it names: "keypair"
-    attr: str  # the desired attribute that holds the reference: "key_name"
-
-
-@dataclass(frozen=True, slots=True)
 class Measure:
     """A quantity the project's quota counts and the plan's resource delta shows."""
 
@@ -179,12 +173,15 @@ class Kind:
     example: ClassVar[Mapping[str, Any]] = {}
     # Spec fields that name a resource of another kind. The spec's own resource of that
     # name is a dependency; else the cloud's is looked up by name.
-    references: ClassVar[Mapping[str, RefField]] = {}
+    references: ClassVar[Mapping[str, str]] = {}  # spec field -> the kind it names
     # Attributes `${KIND.NAME.ATTR}` may read once the resource exists.
     reference_attrs: ClassVar[tuple[str, ...]] = ("id", "name")
     ref_attr: ClassVar[str] = "id"  # the attribute a field naming this kind takes
     # lifecycle.ignore_changes: spec field -> the attribute it stands for.
     ignorable: ClassVar[Mapping[str, str]] = {}
+    # Attributes set once the resources they name exist, in a step after the create (a
+    # security group's rules, which may name other groups or the group itself).
+    late: ClassVar[frozenset[str]] = frozenset()
 
     # -- comparing and showing --------------------------------------------------------------
     # Attributes the diff compares, each with what changing it costs by default.
@@ -219,6 +216,13 @@ class Kind:
         """The desired attributes of one instance of a spec entry (problems go to `entry`)."""
         raise NotImplementedError
 
+    def implied(
+        self, resource: DesiredResource, resources: Sequence[DesiredResource]
+    ) -> Iterable[Address]:
+        """Dependencies no field names but the cloud imposes (a floating IP needs the
+        router that routes its network), among the spec's `resources`."""
+        return ()
+
     def resolve(self, attrs: Mapping[str, Any], ctx: ResolveContext) -> Mapping[str, Any]:
         """`attrs` with the names only this kind looks up turned into IDs (a server's image
         and flavor). References to other kinds are resolved before, by the resolver."""
@@ -232,6 +236,12 @@ class Kind:
     def effect(self, field: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> Effect:
         """What changing `field` from `before` to `after` (whole attribute maps) costs."""
         return self.effects[field]
+
+    def same(self, field: str, wanted: Any, actual: Any) -> bool | None:
+        """Whether `actual` (the cloud's, or the state's) is what `wanted` asks for, where
+        plain equality is wrong (a value the spec left partly to the cloud); None: ask
+        plain equality."""
+        return None
 
     def usage(self, attrs: Mapping[str, Any]) -> Mapping[str, int]:
         """What one resource with `attrs` counts against the quota, by measure name."""

@@ -30,7 +30,6 @@ from stackplan.kinds.base import (
     Measure,
     ObservedResource,
     Reads,
-    RefField,
     ResolveContext,
 )
 from stackplan.kinds.server_images import check_fit, find_flavor, find_image
@@ -124,9 +123,9 @@ class ServerKind(Kind):
     schema: ClassVar[Mapping[str, Any]] = _SCHEMA
     schema_defs: ClassVar[Mapping[str, Any]] = _DEFS
     example: ClassVar[Mapping[str, Any]] = {"image": "cirros", "flavor": "m1.tiny"}
-    references: ClassVar[Mapping[str, RefField]] = {
-        "key_pair": RefField("keypair", "key_name"),
-        "server_group": RefField("server_group", "server_group_id"),
+    references: ClassVar[Mapping[str, str]] = {
+        "key_pair": "keypair",
+        "server_group": "server_group",
     }
     reference_attrs: ClassVar[tuple[str, ...]] = (
         "id",

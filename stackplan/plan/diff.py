@@ -180,6 +180,8 @@ class _Diff:
                     depends_on=depends_on,
                     sensitive=sensitive,
                     note=_fault(record, None) if reason is Reason.TAINTED else "",
+                    late=_late(kind, after),
+                    late_depends_on=resource.late_depends_on,
                 )
         before = _before(kind, record, found)
         ignored = set(resource.lifecycle.ignore_changes)
@@ -236,6 +238,8 @@ class _Diff:
             depends_on,
             sensitive,
             _fault(record, found) if reason is Reason.TAINTED else "",
+            _late(kind, after) if action.is_replace else (),
+            resource.late_depends_on,
         )
 
     def namesake(self, kind: Kind, after: Mapping[str, Any]) -> ObservedResource | None:
@@ -396,7 +400,7 @@ def _differs(
         key in kind.cloud_chosen or record is None or adopted or record.attributes.get(key) is None
     ):
         return False  # the spec lets the cloud choose
-    return _form(after, key, sensitive) != _form(before, key, sensitive)
+    return not _same(kind, key, after, before, sensitive)
 
 
 def _drift(
@@ -417,8 +421,24 @@ def _drift(
         and not (
             after.get(k) is None and (k in kind.cloud_chosen or record.attributes.get(k) is None)
         )
-        and _form(found.attrs, k, sensitive) != _form(record.attributes, k, sensitive)
+        and not _same(kind, k, record.attributes, found.attrs, sensitive)
     )
+
+
+def _same(
+    kind: Kind,
+    key: str,
+    wanted: Mapping[str, Any],
+    actual: Mapping[str, Any],
+    sensitive: tuple[str, ...],
+) -> bool:
+    """Whether the value of `key` in `actual` is what `wanted` asks for: the kind's say
+    (a port's fixed IP the cloud picked satisfies one asked without an address), else
+    equality of their compared forms."""
+    verdict = kind.same(key, wanted.get(key), actual.get(key))
+    if verdict is not None:
+        return verdict
+    return _form(wanted, key, sensitive) == _form(actual, key, sensitive)
 
 
 def _not_ours(kind: Kind, address: Address, changed: list[str]) -> PlanError:
@@ -429,6 +449,11 @@ def _not_ours(kind: Kind, address: Address, changed: list[str]) -> PlanError:
         hint=f"make the spec match the cloud's {kind.label} again, or give the spec's its "
         "own name (a new one this stack makes and owns)",
     )
+
+
+def _late(kind: Kind, after: Mapping[str, Any]) -> tuple[str, ...]:
+    """The late attributes a create has something to set in (a group with rules)."""
+    return tuple(sorted(k for k in kind.late if after.get(k)))
 
 
 def _fault(record: ResourceRecord | None, found: ObservedResource | None) -> str:

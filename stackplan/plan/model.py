@@ -85,6 +85,10 @@ class Change:
     depends_on: tuple[Address, ...] = ()
     sensitive: tuple[str, ...] = ()  # attribute paths shown as (sensitive), digested in state
     note: str = ""  # what the cloud said of it (the fault of a tainted resource)
+    # Attributes a create sets in a later step, once the resources they name exist, and
+    # those resources: a group's rules naming another group (or itself) are no cycle.
+    late: tuple[str, ...] = ()
+    late_depends_on: tuple[Address, ...] = ()
 
     @property
     def kind(self) -> str:

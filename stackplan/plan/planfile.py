@@ -144,6 +144,8 @@ def _change_doc(change: Change) -> dict[str, Any]:
         "depends_on": [str(a) for a in change.depends_on],
         "sensitive": list(change.sensitive),
         "note": change.note,
+        "late": list(change.late),
+        "late_depends_on": [str(a) for a in change.late_depends_on],
     }
 
 
@@ -183,6 +185,8 @@ def _change(doc: Mapping[str, Any]) -> Change:
         depends_on=tuple(Address.parse(a) for a in doc["depends_on"]),
         sensitive=tuple(doc["sensitive"]),
         note=doc["note"],
+        late=tuple(doc["late"]),
+        late_depends_on=tuple(Address.parse(a) for a in doc["late_depends_on"]),
     )
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,30 +27,33 @@ from stackplan.sensitive import paths_holding, texts_of
 from stackplan.spec.files import FileReader
 from stackplan.spec.graph import dependency_cycles, dependency_graph
 from stackplan.spec.interpolate import SPLAT, Reference, Scope, parse_reference, substitute
-from stackplan.spec.load import LoadedYaml, Path_
+from stackplan.spec.load import LoadedYaml, Path_, render_path
 from stackplan.spec.model import Desired, DesiredResource, Lifecycle
 from stackplan.spec.schema import SchemaKind
 from stackplan.spec.variables import Variables
 from stackplan.suggest import did_you_mean
 
 METADATA_VALUE_LIMIT = 255
+# A value naming the cloud's resource, until the resolver finds it: {CLOUD_REF: kind,
+# "name" or "id": ..., FIELD: the spec field it came from, for messages}.
+CLOUD_REF, FIELD = "$ref", "$field"
 _KEYED = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)(?:\[(?P<index>\d+)\])?$")
-
-
-class RefSpec(Protocol):
-    kind: str  # the kind a field names
 
 
 class SpecKind(SchemaKind, Protocol):
     """What expansion needs of a kind (stackplan.kinds.base.Kind provides it)."""
 
     label: str  # what messages call it ("server group")
-    references: Mapping[str, RefSpec]
+    references: Mapping[str, str]  # spec field -> the kind it names
     reference_attrs: tuple[str, ...]
     ref_attr: str
     ignorable: Mapping[str, str]
 
     def expand(self, entry: Entry) -> Mapping[str, Any]: ...
+
+    def implied(
+        self, resource: DesiredResource, resources: Sequence[DesiredResource]
+    ) -> Iterable[Address]: ...
 
 
 def expand(
@@ -62,10 +66,14 @@ def expand(
     """`Desired` for a schema-valid spec; raises `SpecError` with every problem found."""
     expander = _Expander(doc, variables, reader, kinds)
     texts = texts_of(variables.values[n] for n in variables.sensitive if n in variables.values)
+    made = [r for kind in kinds.values() for r in expander.entries(kind)]
     resources = [
-        replace(r, sensitive=paths_holding(r.attrs, texts))
-        for kind in kinds.values()
-        for r in expander.entries(kind)
+        replace(
+            r,
+            sensitive=paths_holding(r.attrs, texts),
+            depends_on=tuple(dict.fromkeys([*r.depends_on, *kinds[r.kind].implied(r, made)])),
+        )
+        for r in made
     ]
     outputs = expander.outputs()
     # Each instance of a counted resource repeats its problems: report them once.
@@ -117,7 +125,20 @@ class Entry:
         self.raw = raw
         self.index = index
         self.deps: list[Address] = []
+        self.late_deps: list[Address] = []
         self._scope = expander.scope(index)
+
+    @contextmanager
+    def late(self) -> Iterator[None]:
+        """Within: what the fields read names is needed only once this resource exists
+        (the kind sets those fields after its create), so it is no cycle to name itself
+        or a resource that names this one back."""
+        before = len(self.deps)
+        try:
+            yield
+        finally:
+            self.late_deps.extend(self.deps[before:])
+            del self.deps[before:]
 
     def path(self, field: str | None = None) -> Path_:
         base: Path_ = (self.kind.section, self.name)
@@ -183,17 +204,27 @@ class Entry:
             return None
 
     def reference(self, field: str) -> Any:
-        """A field naming a resource of the kind `references[field]` says.
+        """A field naming a resource of the kind `references[field]` says (see `ref`);
+        None when the field is absent."""
+        if field not in self.raw:
+            return None
+        return self.ref(self.kind.references[field], self.raw[field], field)
+
+    def refs(self, field: str) -> list[Any] | None:
+        """A list field whose items each name a resource of `references[field]`."""
+        if field not in self.raw:
+            return None
+        kind = self.kind.references[field]
+        return [self.ref(kind, item, field, i) for i, item in enumerate(self.raw[field] or ())]
+
+    def ref(self, kind: str, raw: Any, *at: str | int) -> Any:
+        """What a value naming a resource of `kind` (at `at` within the entry) holds.
 
         The spec's own resource (`NAME`, `NAME[INDEX]`, or `${KIND.NAME.ATTR}`) becomes the
         reference `${KIND.NAME.<ref_attr>}`, filled at apply time, and a dependency; else
-        `{"name": ...}` or `{"id": ...}` for the resolver to find in the cloud. None when
-        the field is absent.
+        `{"$ref": KIND, "name": ...}` (or `"id"`) for the resolver to find in the cloud.
         """
-        if field not in self.raw:
-            return None
-        target = self.kind.references[field].kind
-        return self._x.named(target, self.raw[field], self.path(field), self)
+        return self._x.named(kind, raw, (*self.path(), *at), self)
 
 
 class _Expander:
@@ -306,8 +337,9 @@ class _Expander:
 
     def named(self, target: str, raw: Any, path: Path_, entry: Entry) -> Any:
         """What a field naming a `target` resource holds (see `Entry.reference`)."""
+        field = render_path(path[2:])
         if isinstance(raw, dict):  # {id: ...} / {name: ...}: the cloud's, explicitly
-            return self.sub(raw, path, entry._scope)
+            return {CLOUD_REF: target, **self.sub(raw, path, entry._scope), FIELD: field}
         kind = self.kinds[target]
         whole = parse_reference(raw.strip()[2:-1]) if raw.strip().startswith("${") else None
         if whole is not None and raw.strip().endswith("}") and raw.strip().count("${") == 1:
@@ -327,7 +359,8 @@ class _Expander:
                 return None
         keyed = _KEYED.match(text)
         if keyed is None or keyed["name"] not in self.section.get(target, {}):
-            return {"name": text}  # none of the spec's: the cloud's, found by the resolver
+            # None of the spec's: the cloud's, found by the resolver.
+            return {CLOUD_REF: target, "name": text, FIELD: field}
         index = int(keyed["index"]) if keyed["index"] is not None else None
         found = self.instances(target, keyed["name"], index, path)
         if not found:
@@ -370,6 +403,7 @@ class _Expander:
                         address=Address(kind.name, name, index),
                         attrs=frozen_map(attrs),
                         depends_on=tuple(dict.fromkeys(entry.deps)),
+                        late_depends_on=tuple(dict.fromkeys(entry.late_deps)),
                         lifecycle=_lifecycle(kind, spec.get("lifecycle") or {}),
                         where=self.doc.where(entry.path()),
                         fields=frozen_map(

@@ -109,7 +109,8 @@ def test_key_pair_of_the_spec_is_a_dependency_and_a_reference_to_its_name(load, 
         assert server.attrs["key_name"] == "${keypair.deploy.name}"
         assert server.depends_on == (Address("keypair", "deploy"),)
     # Not the spec's: the cloud's keypair of that name, for the resolver to find.
-    assert by[Address("server", "c")].attrs["key_name"] == {"name": "someone-elses"}
+    expected = {"$ref": "keypair", "name": "someone-elses", "$field": "key_pair"}
+    assert by[Address("server", "c")].attrs["key_name"] == expected
     assert by[Address("server", "c")].depends_on == ()
 
 

@@ -1,0 +1,160 @@
+"""What the Neutron-backed kinds share: the marker in standard-attribute tags, reading a
+kind with one tag-filtered list, and finding a create whose answer was lost.
+
+Neutron takes tags at create for ports only; other resources are tagged right after their
+create. So the intent recorded before a create also notes the IDs that already carry the
+name: after a kill between the create and the tags, a resource of that name that was not
+there before, and carries no other stack's marker, is the one this stack made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from stackplan.kinds.base import Kind, Marker, ObservedResource, Reads
+from stackplan.state.model import CREATE_TOKEN, RecordStatus
+
+if TYPE_CHECKING:
+    from stackplan.cloud import Cloud
+    from stackplan.state.model import ResourceRecord
+
+LINEAGE, ADDRESS, TOKEN = "stackplan:lineage=", "stackplan:address=", "stackplan:token="
+NAMESAKES = "namesakes"  # intent: IDs of the resources of that name before the create
+
+
+def marker_tags(marker: Marker) -> list[str]:
+    return [LINEAGE + marker.lineage, ADDRESS + marker.address, TOKEN + marker.token]
+
+
+def marker_of(tags: Iterable[str]) -> Marker | None:
+    found = {t.split("=", 1)[0] + "=": t.split("=", 1)[1] for t in tags if "=" in t}
+    if LINEAGE in found and ADDRESS in found:
+        return Marker(found[LINEAGE], found[ADDRESS], found.get(TOKEN, ""))
+    return None
+
+
+def user_tags(tags: Iterable[str]) -> list[str]:
+    """The tags that are not stackplan's marker."""
+    return sorted(t for t in tags if not t.startswith(("stackplan:",)))
+
+
+class NeutronKind(Kind):
+    """A kind whose resources Neutron holds. Subclasses say how to list, create and show
+    them (`_list`, `_create_body`, `_observe`); this class owns markers and lost creates."""
+
+    client_kind: ClassVar[str]  # Neutron's name of it in `NetworkClient` (`network`...)
+
+    # -- what a subclass gives -----------------------------------------------------------
+
+    def _list(self, cloud: Cloud, **filters: Any) -> Sequence[Any]:
+        raise NotImplementedError
+
+    def _observe(self, item: Any, reads: Reads | None) -> ObservedResource:
+        raise NotImplementedError
+
+    def _create(self, cloud: Cloud, attrs: Mapping[str, Any], tags: list[str]) -> Any:
+        raise NotImplementedError
+
+    def _delete(self, cloud: Cloud, resource_id: str) -> None:
+        raise NotImplementedError
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read_many(
+        self, reads: Reads, records: Sequence[ResourceRecord], lineage: str
+    ) -> list[ObservedResource]:
+        """This lineage's tagged resources in one list, and the records' others (imported,
+        or a create that died before its tags) in a second one when there are any."""
+        cloud = reads.cloud
+        tagged = list(self._list(cloud, tags=LINEAGE + lineage))
+        have = {item.id for item in tagged}
+        missing = sorted({r.id for r in records if r.id and r.id not in have})
+        pending = [r for r in records if r.status is RecordStatus.PENDING_CREATE]
+        others: list[Any] = []
+        if missing:
+            others = list(self._list(cloud, id=missing))
+        claimed: dict[str, Marker] = {}
+        if pending:
+            names = sorted({str(r.attributes.get("name")) for r in pending})
+            namesakes = [i for i in self._list(cloud, name=names) if i.id not in have]
+            for record in pending:
+                found = _created(namesakes, record.attributes, set(claimed))
+                if found is not None:
+                    token = str(record.attributes.get(CREATE_TOKEN, ""))
+                    claimed[found.id] = Marker(lineage, str(record.address), token)
+                    others.append(found)
+        seen: dict[str, ObservedResource] = {}
+        for item in [*tagged, *others]:
+            observed = self._observe(item, reads)
+            if item.id in claimed:
+                observed = _with_marker(observed, claimed[item.id])
+            seen[item.id] = observed
+        return list(seen.values())
+
+    def intent(self, cloud: Cloud, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        namesakes = [i.id for i in self._list(cloud, name=attrs.get("name"))]
+        return {"name": attrs.get("name"), NAMESAKES: sorted(namesakes)}
+
+    def find_created(
+        self, cloud: Cloud, marker: Marker, intent: Mapping[str, Any], attrs: Mapping[str, Any]
+    ) -> ObservedResource | None:
+        items = list(self._list(cloud, name=attrs.get("name")))
+        by_token = [i for i in items if TOKEN + marker.token in i.tags]
+        found = by_token[0] if by_token else _created(items, intent, set())
+        if found is None:
+            return None
+        if not by_token:  # made, never tagged: tag it now so the next plan knows it
+            cloud.network.set_tags(self.client_kind, found.id, [*found.tags, *marker_tags(marker)])
+        return _with_marker(self._observe(found, None), marker)
+
+    # -- changing -----------------------------------------------------------------------
+
+    def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> str:
+        tags = [*attrs.get("tags", ()), *marker_tags(marker)]
+        made = self._create(cloud, attrs, tags)
+        if not set(tags) <= set(made.tags):
+            cloud.network.set_tags(self.client_kind, made.id, tags)
+        return made.id
+
+    def delete(self, cloud: Cloud, resource_id: str) -> None:
+        self._delete(cloud, resource_id)
+        return None
+
+    def set_user_tags(
+        self, cloud: Cloud, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
+    ) -> None:
+        """The spec's own tags changed: put them back beside the marker."""
+        if sorted(before.get("tags") or ()) == sorted(after.get("tags") or ()):
+            return
+        current = next(iter(self._list(cloud, id=[resource_id])), None)
+        marker = [t for t in (current.tags if current else ()) if t.startswith("stackplan:")]
+        cloud.network.set_tags(self.client_kind, resource_id, [*after.get("tags", ()), *marker])
+
+
+def changed(before: Mapping[str, Any], after: Mapping[str, Any], keys: Iterable[str]) -> dict:
+    """The keys among `keys` whose value `after` gives differently."""
+    return {k: after.get(k) for k in keys if k in after and after.get(k) != before.get(k)}
+
+
+def _created(items: Sequence[Any], intent: Mapping[str, Any], taken: set[str]) -> Any:
+    """The resource a recorded create made: of its name, not there before, not tagged as
+    another's. One only: two such are too many to choose from."""
+    if "name" not in intent:
+        return None
+    before = set(intent.get(NAMESAKES) or ()) | taken
+    new = [
+        i
+        for i in items
+        if i.name == intent["name"] and i.id not in before and marker_of(i.tags) is None
+    ]
+    return new[0] if len(new) == 1 else None
+
+
+def _with_marker(observed: ObservedResource, marker: Marker) -> ObservedResource:
+    from dataclasses import replace
+
+    return replace(observed, marker=marker)
+
+
+Lookup = Callable[[str], str | None]
