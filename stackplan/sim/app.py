@@ -205,8 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         started = time.monotonic()
         url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._body()
         host = self.headers.get("Host") or f"{sim.options.host}:{self.server.server_port}"
         req = Request(
             self.command,
@@ -221,6 +220,21 @@ class _Handler(BaseHTTPRequestHandler):
         if delay > 0:
             time.sleep(delay)
         self._send(response)
+
+    def _body(self) -> bytes:
+        # An image upload from a generator (openstacksdk given an iterable) comes chunked.
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
 
     def _send(self, response: Response) -> None:
         payload = b""

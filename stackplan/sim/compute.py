@@ -1,5 +1,6 @@
-"""Nova basics: version documents, microversions, pagination, flavors, the image proxy,
-limits. Servers live in `servers.py` and `server_ops.py`, keypairs in `keypairs.py`.
+"""Nova basics: version documents, microversions, pagination, flavors and their extra
+specs, the image proxy, limits. Servers live in `servers.py` and `server_ops.py`,
+keypairs in `keypairs.py`.
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from stackplan.sim import quota, seed, server_groups
+from stackplan.sim import identity, image_store, quota, seed, server_groups
+from stackplan.sim.image_store import Image
 from stackplan.sim.options import Context
 from stackplan.sim.wire import ApiError, Request, Response
 
@@ -206,11 +208,27 @@ def flavor_detail(ctx: Context, req: Request) -> Response:
     return _flavors(req, detail=True)
 
 
-def flavor_show(ctx: Context, req: Request) -> Response:
+def _flavor(req: Request) -> seed.Flavor:
     flavor = seed.FLAVORS_BY_ID.get(req.params["flavor_id"])
     if flavor is None:
         raise ApiError(404, f"Flavor {req.params['flavor_id']} could not be found.")
-    return Response(200, {"flavor": render_flavor(req, flavor)})
+    return flavor
+
+
+def flavor_show(ctx: Context, req: Request) -> Response:
+    return Response(200, {"flavor": render_flavor(req, _flavor(req))})
+
+
+# The seeded flavors carry no extra specs; the routes exist because clients read them
+# (`openstack flavor show` and `flavor list --long` ask for each flavor's).
+def flavor_extra_specs(ctx: Context, req: Request) -> Response:
+    _flavor(req)
+    return Response(200, {"extra_specs": {}})
+
+
+def flavor_extra_spec(ctx: Context, req: Request) -> Response:
+    flavor = _flavor(req)
+    raise ApiError(404, f"Flavor {flavor.id} has no extra specs with key {req.params['key']}.")
 
 
 # -- image proxy (gone from 2.36, as in Nova) ---------------------------------------------
@@ -225,12 +243,22 @@ _PROXY_STATUS = {
 }
 
 
+def find_image(ctx: Context, req: Request, ref: Any) -> Image | None:
+    """The image an imageRef (id or URL) names, if Glance shows it to the caller's token."""
+    image = image_store.get(ctx, str(ref).rstrip("/").rsplit("/", 1)[-1])
+    if image is None or not image_store.visible(
+        image, req.token.project_id, identity.is_admin(req.token)
+    ):
+        return None
+    return image
+
+
 def _proxy_allowed(req: Request) -> None:
     if req.version >= (2, 36):
         raise ApiError(404, "The resource could not be found.")
 
 
-def _image_links(req: Request, image: seed.Image) -> list[dict[str, str]]:
+def _image_links(req: Request, image: Image) -> list[dict[str, str]]:
     alternate = {
         "rel": "alternate",
         "type": "application/vnd.openstack.image",
@@ -239,7 +267,7 @@ def _image_links(req: Request, image: seed.Image) -> list[dict[str, str]]:
     return [*links(req, "images", image.id), alternate]
 
 
-def _render_proxy_image(req: Request, image: seed.Image) -> dict[str, Any]:
+def _render_proxy_image(req: Request, image: Image) -> dict[str, Any]:
     status, progress = _PROXY_STATUS.get(image.status, ("UNKNOWN", 0))
     return {
         "id": image.id,
@@ -248,21 +276,23 @@ def _render_proxy_image(req: Request, image: seed.Image) -> dict[str, Any]:
         "progress": progress,
         "minDisk": image.min_disk,
         "minRam": image.min_ram,
-        "metadata": {"os_distro": image.os_distro} if image.os_distro else {},
+        "metadata": dict(image.properties),
         "created": image.created_at,
-        "updated": image.created_at,
+        "updated": image.updated_at,
         "OS-EXT-IMG-SIZE:size": image.size,
         "links": _image_links(req, image),
     }
 
 
-def _proxy_images(req: Request, detail: bool) -> Response:
+def _proxy_images(ctx: Context, req: Request, detail: bool) -> Response:
     _proxy_allowed(req)
     name, status = req.arg("name"), req.arg("status")
+    project, admin = req.token.project_id, identity.is_admin(req.token)
     images = [
         i
-        for i in seed.IMAGES
-        if name in (None, i.name)
+        for i in image_store.every(ctx)
+        if image_store.listed(i, project, admin, None)
+        and name in (None, i.name)
         and status in (None, _PROXY_STATUS.get(i.status, ("UNKNOWN", 0))[0])
     ]
     path = "images/detail" if detail else "images"
@@ -275,16 +305,16 @@ def _proxy_images(req: Request, detail: bool) -> Response:
 
 
 def image_list(ctx: Context, req: Request) -> Response:
-    return _proxy_images(req, detail=False)
+    return _proxy_images(ctx, req, detail=False)
 
 
 def image_detail(ctx: Context, req: Request) -> Response:
-    return _proxy_images(req, detail=True)
+    return _proxy_images(ctx, req, detail=True)
 
 
 def image_show(ctx: Context, req: Request) -> Response:
     _proxy_allowed(req)
-    image = seed.IMAGES_BY_ID.get(req.params["image_id"])
+    image = find_image(ctx, req, req.params["image_id"])
     if image is None:
         raise ApiError(404, "Image not found.")
     return Response(200, {"image": _render_proxy_image(req, image)})

@@ -1,4 +1,4 @@
-"""SQLite storage for what the API creates: tokens, servers, server groups, keypairs.
+"""SQLite storage for what the API creates: tokens, servers, server groups, keypairs, images.
 
 One connection per thread (sqlite3 objects are not shared), WAL so readers never wait
 for the writer, and one process-wide lock around write transactions so 50 parallel
@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS servers (
     resize_from TEXT,
     fault TEXT,
     host TEXT,
-    server_group TEXT
+    server_group TEXT,
+    locked INTEGER NOT NULL DEFAULT 0,
+    locked_by TEXT
 );
 CREATE INDEX IF NOT EXISTS servers_project ON servers (project_id, gone_at);
 CREATE TABLE IF NOT EXISTS server_groups (
@@ -75,7 +77,20 @@ CREATE TABLE IF NOT EXISTS keypairs (
     created_at REAL NOT NULL,
     UNIQUE (user_id, name)
 );
+CREATE TABLE IF NOT EXISTS images (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    body TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
 """
+# Columns added after the first release, with their types (`--db` survives upgrades).
+_LATER_COLUMNS = {
+    "host": "TEXT",
+    "server_group": "TEXT",
+    "locked": "INTEGER NOT NULL DEFAULT 0",
+    "locked_by": "TEXT",
+}
 
 
 class Database:
@@ -88,11 +103,10 @@ class Database:
         with self._write_lock:
             conn = self._conn()
             conn.executescript(_SCHEMA)  # executescript commits by itself
-            # A database made before a column existed gets it (`--db` survives upgrades).
             have = {row["name"] for row in conn.execute("PRAGMA table_info(servers)")}
-            for column in ("host", "server_group"):
+            for column, kind in _LATER_COLUMNS.items():
                 if column not in have:
-                    conn.execute(f"ALTER TABLE servers ADD COLUMN {column} TEXT")
+                    conn.execute(f"ALTER TABLE servers ADD COLUMN {column} {kind}")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -19,7 +19,9 @@ from stackplan.sim.options import Context
 from stackplan.sim.wire import ApiError, Request, Response
 
 _V3 = {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z"}
-_V2 = {"id": "v2.0", "status": "stable", "updated": "2014-04-17T00:00:00Z"}
+# Keystone reported v2.0 as deprecated from Newton until it removed v2.0 in Rocky; the
+# simulator still serves v2.0 tokens, so it says what keystone said while it did.
+_V2 = {"id": "v2.0", "status": "deprecated", "updated": "2016-08-04T00:00:00Z"}
 _MEDIA = "application/vnd.openstack.identity-{}+json"
 UNAUTHORIZED = "The request you have made requires authentication."
 
@@ -146,6 +148,14 @@ def revoke(ctx: Context, token: Token) -> None:
     _cache.pop((ctx.db.path, token.id), None)
     with ctx.db.write() as conn:
         conn.execute("DELETE FROM tokens WHERE id = ?", (token.id,))
+
+
+def is_admin(token: Token | None) -> bool:
+    """Whether the token carries the admin role (the seeded admin user's, on any project)."""
+    if token is None or token.project_id is None:
+        return False
+    user = seed.find_user(user_id=token.user_id)
+    return user is not None and user.role == "admin"
 
 
 def _has_role(user: seed.User, project: seed.Project) -> bool:

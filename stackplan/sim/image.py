@@ -1,11 +1,13 @@
-"""Glance v2, read-only: version discovery, `GET /v2/images` with filters and paging, show."""
+"""Glance v2 reads: version discovery, `GET /v2/images` with filters and paging, show.
+Writes (create, update, delete, upload) live in `glance_write.py`."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from stackplan.sim import seed
+from stackplan.sim import identity, image_store
+from stackplan.sim.image_store import Image
 from stackplan.sim.options import Context
 from stackplan.sim.wire import ApiError, Request, Response
 
@@ -25,34 +27,6 @@ def versions(ctx: Context, req: Request) -> Response:
     return Response(300, {"versions": entries})
 
 
-def render(image: seed.Image) -> dict[str, Any]:
-    return {
-        "id": image.id,
-        "name": image.name,
-        "status": image.status,
-        "visibility": image.visibility,
-        "protected": False,
-        "os_hidden": False,
-        "owner": seed.ADMIN_PROJECT.id,
-        "size": image.size,
-        "virtual_size": None,
-        "min_disk": image.min_disk,
-        "min_ram": image.min_ram,
-        "disk_format": "qcow2",
-        "container_format": "bare",
-        "checksum": None,
-        "os_hash_algo": None,
-        "os_hash_value": None,
-        "tags": [],
-        "os_distro": image.os_distro,
-        "created_at": image.created_at,
-        "updated_at": image.created_at,
-        "self": f"/v2/images/{image.id}",
-        "file": f"/v2/images/{image.id}/file",
-        "schema": "/v2/schemas/image",
-    }
-
-
 def _in_values(raw: str | None) -> set[str] | None:
     """Glance's `in:a,b` operator, or a single exact value."""
     if raw is None:
@@ -69,13 +43,14 @@ def listing(ctx: Context, req: Request) -> Response:
     visibility = req.arg("visibility")
     if visibility not in (None, "public", "private", "shared", "community", "all"):
         raise ApiError(400, f"Invalid visibility value: {visibility}")
+    project, admin = req.token.project_id, identity.is_admin(req.token)
     images = [
         i
-        for i in seed.IMAGES
+        for i in image_store.every(ctx)
         if (names is None or i.name in names)
         and (statuses is None or i.status in statuses)
         and (ids is None or i.id in ids)
-        and (visibility in (None, "all") or i.visibility == visibility)
+        and image_store.listed(i, project, admin, visibility)
     ]
     images = _sorted(req, images)
     raw = req.arg("limit")
@@ -92,7 +67,7 @@ def listing(ctx: Context, req: Request) -> Response:
     query = {k: v[-1] for k, v in req.query.items() if k != "marker"}
     first = "/v2/images" + ("?" + _qs(query) if query else "")
     body: dict[str, Any] = {
-        "images": [render(i) for i in page],
+        "images": [image_store.render(i) for i in page],
         "first": first,
         "schema": "/v2/schemas/images",
     }
@@ -104,19 +79,21 @@ def listing(ctx: Context, req: Request) -> Response:
 _SORT_KEYS = {"name", "created_at", "updated_at", "status", "id", "size", "min_disk", "min_ram"}
 
 
-def _sorted(req: Request, images: list[seed.Image]) -> list[seed.Image]:
+def _sort_value(image: Image, key: str) -> tuple[bool, Any]:
+    value = getattr(image, key)
+    return (value is not None, value if value is not None else 0)
+
+
+def _sorted(req: Request, images: list[Image]) -> list[Image]:
     """Glance's `sort_key`/`sort_dir` or `sort=key:dir,...`; default newest first."""
     keys = [(req.arg("sort_key") or "created_at", req.arg("sort_dir") or "desc")]
     if (sort := req.arg("sort")) is not None:
         keys = [(k, d or "asc") for k, _, d in (p.partition(":") for p in sort.split(","))]
     images = sorted(images, key=lambda i: i.id)  # stable sorts below keep ties in id order
     for key, direction in reversed(keys):
-        key = "created_at" if key == "updated_at" else key
         if key not in _SORT_KEYS or direction not in ("asc", "desc"):
             raise ApiError(400, f"Invalid sort key or direction: {key}:{direction}")
-        images = sorted(
-            images, key=lambda i, k=key: getattr(i, k) or 0, reverse=direction == "desc"
-        )
+        images = sorted(images, key=lambda i, k=key: _sort_value(i, k), reverse=direction == "desc")
     return images
 
 
@@ -126,13 +103,20 @@ def _qs(query: dict[str, str]) -> str:
     return urlencode(sorted(query.items()))
 
 
-def show(ctx: Context, req: Request) -> Response:
+def find(ctx: Context, req: Request) -> Image:
+    """The image named in the URL if the caller may see it; Glance's 404 otherwise."""
     image_id = req.params["image_id"]
     try:
         uuid.UUID(image_id)
     except ValueError:
         raise ApiError(404, f"No image found with ID {image_id}") from None
-    image = seed.IMAGES_BY_ID.get(image_id)
-    if image is None:
+    image = image_store.get(ctx, image_id)
+    if image is None or not image_store.visible(
+        image, req.token.project_id, identity.is_admin(req.token)
+    ):
         raise ApiError(404, f"No image found with ID {image_id}")
-    return Response(200, render(image))
+    return image
+
+
+def show(ctx: Context, req: Request) -> Response:
+    return Response(200, image_store.render(find(ctx, req)))

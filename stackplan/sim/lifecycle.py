@@ -15,6 +15,8 @@ _DEFAULT_STATUS = {
     "building": "BUILD",
     "active": "ACTIVE",
     "stopped": "SHUTOFF",
+    "paused": "PAUSED",
+    "suspended": "SUSPENDED",
     "resized": "VERIFY_RESIZE",
     "error": "ERROR",
     "deleted": "DELETED",
@@ -32,13 +34,17 @@ _TASK_STATUS = {
     "resized": {"resize_reverting": "REVERT_RESIZE"},
     "error": {**_REBUILD, "rebooting_hard": "HARD_REBOOT"},
 }
-_POWER = {"active": 1, "resized": 1, "stopped": 4}
+# libvirt's: a paused domain is PAUSED (3); a suspended one is saved to disk and shut off,
+# so Nova reads SHUTDOWN (4), not the SUSPENDED (7) other drivers report.
+_POWER = {"active": 1, "resized": 1, "paused": 3, "suspended": 4, "stopped": 4}
 
 # Which vm_states each status filter matches (Nova filters on vm_state, not status).
 STATUS_TO_VM_STATES = {
     "BUILD": {"building"},
     "ACTIVE": {"active"},
     "SHUTOFF": {"stopped"},
+    "PAUSED": {"paused"},
+    "SUSPENDED": {"suspended"},
     "VERIFY_RESIZE": {"resized"},
     "ERROR": {"error"},
     "DELETED": {"deleted"},

@@ -22,6 +22,9 @@ class SimOptions:
     quota_*: per-project limits enforced at create/resize; -1 is unlimited.
     fault_rate: fraction of API requests answered 500/503 before any effect.
     rate_limit: API requests per second over the whole server; 0 disables it.
+    port_security: False makes the servers' network one with Neutron's port security off:
+        their ports carry no security groups (what openstack.cloud's server module needs
+        to run against a cloud without a network endpoint).
     """
 
     host: str = "127.0.0.1"
@@ -40,6 +43,7 @@ class SimOptions:
     quota_server_groups: int = 10
     quota_server_group_members: int = 10
     hosts: int = 1  # compute hosts the scheduler places servers on (server group policies)
+    port_security: bool = True
 
 
 @dataclass(slots=True)

@@ -1,8 +1,9 @@
-"""`POST /servers/{id}/action`: resize, confirm/revert, reboot, rebuild, start, stop,
-add/remove a security group.
+"""Server actions: resize, confirm/revert, reboot, rebuild, start/stop, pause/unpause,
+suspend/resume, add/remove a security group (`server_lock.py` has lock/unlock and the
+console log; the dispatcher of `POST /servers/{id}/action` is `server_ops.action`).
 
-Each action checks Nova's allowed vm_states (409 otherwise), then starts a task that
-`lifecycle.settle` finishes at read time after `--build-seconds`.
+Each action checks the lock and Nova's allowed vm_states (409 otherwise), then starts a
+task that `lifecycle.settle` finishes at read time after `--build-seconds`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from stackplan.sim import compute, lifecycle, quota, servers
+from stackplan.sim import compute, identity, lifecycle, quota, servers
 from stackplan.sim.options import Context
 from stackplan.sim.wire import ApiError, Request, Response
 
@@ -21,8 +22,18 @@ Action = Callable[
 ]
 
 
-def _require(row: sqlite3.Row, state: lifecycle.Settled, action: str, allowed: set[str]) -> None:
-    """Nova's check_instance_state: an allowed vm_state, no task, launched once."""
+def check_lock(req: Request, row: sqlite3.Row) -> None:
+    """Nova's check_instance_lock: a locked server refuses all but an admin."""
+    if row["locked"] and not identity.is_admin(req.token):
+        raise ApiError(409, f"Instance {row['id']} is locked")
+
+
+def require(
+    req: Request, row: sqlite3.Row, state: lifecycle.Settled, action: str, allowed: set[str]
+) -> None:
+    """Nova's check_instance_lock, then check_instance_state: an allowed vm_state, no task,
+    launched once."""
+    check_lock(req, row)
     if state.vm_state not in allowed:
         raise ApiError(
             409, f"Cannot '{action}' instance {row['id']} while it is in vm_state {state.vm_state}"
@@ -74,7 +85,7 @@ def _resize(
         raise ApiError(
             400, "Invalid input for field/attribute resize. 'flavorRef' is a required property"
         )
-    _require(row, state, "resize", {"active", "stopped"})
+    require(req, row, state, "resize", {"active", "stopped"})
     new = compute.find_flavor(arg["flavorRef"])
     if new is None:
         raise ApiError(400, f"Flavor {arg['flavorRef']} could not be found.")
@@ -106,7 +117,7 @@ def _confirm(
     state: lifecycle.Settled,
     arg: Any,
 ) -> Response:
-    _require(row, state, "confirmResize", {"resized"})
+    require(req, row, state, "confirmResize", {"resized"})
     back = row["resize_from"] or "active"
     start_task(ctx, conn, row, back, None, back, old_flavor_id=None, resize_from=None)
     return Response(204)
@@ -120,7 +131,7 @@ def _revert(
     state: lifecycle.Settled,
     arg: Any,
 ) -> Response:
-    _require(row, state, "revertResize", {"resized"})
+    require(req, row, state, "revertResize", {"resized"})
     back = row["resize_from"] or "active"
     start_task(
         ctx,
@@ -151,8 +162,8 @@ def _reboot(
             f"Invalid input for field/attribute type. Value: {kind}. It is not one of SOFT, HARD",
         )
     hard = kind.upper() == "HARD"
-    allowed = {"active", "stopped", "error"} if hard else {"active"}
-    _require(row, state, "reboot", allowed)
+    allowed = {"active", "stopped", "paused", "suspended", "error"} if hard else {"active"}
+    require(req, row, state, "reboot", allowed)
     start_task(ctx, conn, row, state.vm_state, "rebooting_hard" if hard else "rebooting", "active")
     return Response(202)
 
@@ -166,7 +177,7 @@ def _power(target: str, action: str, allowed: set[str], task: str) -> Action:
         state: lifecycle.Settled,
         arg: Any,
     ) -> Response:
-        _require(row, state, action, allowed)
+        require(req, row, state, action, allowed)
         start_task(ctx, conn, row, state.vm_state, task, target)
         return Response(202)
 
@@ -185,8 +196,8 @@ def _rebuild(
         raise ApiError(
             400, "Invalid input for field/attribute rebuild. 'imageRef' is a required property"
         )
-    _require(row, state, "rebuild", {"active", "stopped", "error"})
-    image = servers.seed.IMAGES_BY_ID.get(str(arg["imageRef"]))
+    require(req, row, state, "rebuild", {"active", "stopped", "error"})
+    image = compute.find_image(ctx, req, arg["imageRef"])
     if image is None or image.status != "active":
         raise ApiError(400, "Cannot find image for rebuild")
     columns: dict[str, Any] = {"image_id": image.id}
@@ -239,6 +250,16 @@ def _security_group(add: bool) -> Action:
         name = arg.get("name") if isinstance(arg, dict) else None
         if not isinstance(name, str) or not name.strip():
             raise ApiError(400, "Security group name cannot be empty")
+        if not row["ip"]:  # no port (`networks: "none"`) to put the group on
+            raise ApiError(
+                404, f"instance_id {row['id']} could not be found as device id on any ports"
+            )
+        if add and not ctx.options.port_security:
+            raise ApiError(
+                400,
+                "Network requires port_security_enabled and subnet associated in order to "
+                "apply security groups.",
+            )
         groups = json.loads(row["security_groups"])
         attached = any(g.get("name") == name for g in groups)
         if add and attached:
@@ -260,7 +281,7 @@ def _security_group(add: bool) -> Action:
     return run
 
 
-_ACTIONS: dict[str, Action] = {
+ACTIONS: dict[str, Action] = {
     "resize": _resize,
     "confirmResize": _confirm,
     "revertResize": _revert,
@@ -268,20 +289,10 @@ _ACTIONS: dict[str, Action] = {
     "rebuild": _rebuild,
     "os-start": _power("active", "start", {"stopped"}, "powering-on"),
     "os-stop": _power("stopped", "stop", {"active", "error"}, "powering-off"),
+    "pause": _power("paused", "pause", {"active"}, "pausing"),
+    "unpause": _power("active", "unpause", {"paused"}, "unpausing"),
+    "suspend": _power("suspended", "suspend", {"active"}, "suspending"),
+    "resume": _power("active", "resume", {"suspended"}, "resuming"),
     "addSecurityGroup": _security_group(add=True),
     "removeSecurityGroup": _security_group(add=False),
 }
-
-
-def action(ctx: Context, req: Request) -> Response:
-    body = req.json()
-    if not isinstance(body, dict) or len(body) != 1:
-        raise ApiError(400, "Malformed request body")
-    ((name, arg),) = body.items()
-    handler = _ACTIONS.get(name)
-    if handler is None:
-        servers.load(ctx, req)  # a missing server is 404 before a bad action is 400
-        raise ApiError(400, f"There is no such action: {name}")
-    with ctx.db.write() as conn:
-        row, state = servers.load(ctx, req, conn)
-        return handler(ctx, req, conn, row, state, arg)

@@ -1,4 +1,5 @@
-"""Nova server reads: `GET /servers`, `/servers/detail` with Nova's filters, and show."""
+"""Nova server reads: `GET /servers`, `/servers/detail` with Nova's filters (an admin's
+`all_tenants` included), and show."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from stackplan.sim import compute, lifecycle, servers
+from stackplan.sim import compute, identity, lifecycle, servers
 from stackplan.sim.options import Context
 from stackplan.sim.wire import ApiError, Request, Response
 
@@ -115,11 +116,47 @@ def _matchers(req: Request) -> tuple[list[Matcher], float | None]:
     return matchers, since
 
 
-def _select(ctx: Context, req: Request) -> list[tuple[sqlite3.Row, lifecycle.Settled]]:
+# oslo's bool_from_string(strict=True), which Nova applies to `all_tenants`.
+_TRUE = ("1", "t", "true", "on", "y", "yes")
+_FALSE = ("0", "f", "false", "off", "n", "no")
+
+
+def _all_tenants(req: Request, detail: bool) -> bool:
+    """Whether the listing spans projects: `all_tenants` bare or truthy, admins only."""
+    raw = req.arg("all_tenants")
+    if raw is None:
+        return False
+    if raw and raw.strip().lower() not in _TRUE + _FALSE:
+        accepted = ", ".join(f"'{v}'" for v in sorted(_TRUE + _FALSE))
+        raise ApiError(
+            400,
+            f"Invalid input received: Unrecognized value '{raw}', acceptable values are: "
+            f"{accepted}",
+        )
+    if raw and raw.strip().lower() in _FALSE:
+        return False
+    if not identity.is_admin(req.token):
+        rule = "detail" if detail else "index"
+        raise ApiError(
+            403,
+            f"Policy doesn't allow os_compute_api:servers:{rule}:get_all_tenants to be performed.",
+        )
+    return True
+
+
+def _select(
+    ctx: Context, req: Request, detail: bool
+) -> list[tuple[sqlite3.Row, lifecycle.Settled]]:
     matchers, since = _matchers(req)
     now = ctx.now()
-    sql = "SELECT * FROM servers WHERE project_id = ?"
-    args: list[Any] = [req.token.project_id]
+    if _all_tenants(req, detail):
+        # Only with all_tenants does Nova honour a project filter (lp:#1185290).
+        project = req.arg("project_id") or req.arg("tenant_id")
+        sql = "SELECT * FROM servers WHERE " + ("project_id = ?" if project else "1")
+        args: list[Any] = [project] if project else []
+    else:
+        sql = "SELECT * FROM servers WHERE project_id = ?"
+        args = [req.token.project_id]
     if since is None:  # only changes-since shows deleted servers, as in Nova
         sql += " AND (gone_at IS NULL OR gone_at > ?)"
         args.append(now)
@@ -141,7 +178,7 @@ def _select(ctx: Context, req: Request) -> list[tuple[sqlite3.Row, lifecycle.Set
 
 
 def _list(ctx: Context, req: Request, detail: bool) -> Response:
-    picked = _select(ctx, req)
+    picked = _select(ctx, req, detail)
     path = "servers/detail" if detail else "servers"
     page, extra = compute.paginate(req, picked, lambda p: p[0]["id"], "servers", path)
     if detail:

@@ -1,4 +1,6 @@
-"""Nova server writes other than create and actions: update, delete, metadata, tags."""
+"""Nova server writes other than create: update, delete, metadata, tags, and the
+dispatcher of `POST /servers/{id}/action` (the actions live in `server_actions.py` and
+`server_lock.py`)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ import json
 import sqlite3
 from typing import Any
 
-from stackplan.sim import lifecycle, quota, servers
+from stackplan.sim import lifecycle, quota, server_actions, server_lock, servers
 from stackplan.sim.options import Context
-from stackplan.sim.server_actions import start_task
+from stackplan.sim.server_actions import check_lock, start_task
 from stackplan.sim.wire import ApiError, Request, Response
 
 _UPDATE_KEYS = {"name", "accessIPv4", "accessIPv6", "OS-DCF:diskConfig"}
@@ -54,6 +56,7 @@ def delete(ctx: Context, req: Request) -> Response:
     """Allowed in any state; the row is soft-deleted `--delete-seconds` from now."""
     with ctx.db.write() as conn:
         row, state = servers.load(ctx, req, conn)
+        check_lock(req, row)
         if state.task_state != "deleting":
             gone_at = ctx.now() + ctx.options.delete_seconds
             start_task(
@@ -72,7 +75,8 @@ def delete(ctx: Context, req: Request) -> Response:
 # -- metadata --------------------------------------------------------------------------
 
 
-def _writable(row: sqlite3.Row, state: lifecycle.Settled) -> None:
+def _writable(req: Request, row: sqlite3.Row, state: lifecycle.Settled) -> None:
+    check_lock(req, row)
     if state.vm_state not in ("active", "paused", "suspended", "stopped") or state.task_state:
         raise ApiError(
             409,
@@ -95,7 +99,7 @@ def metadata_write(ctx: Context, req: Request) -> Response:
     servers.check_metadata(given)
     with ctx.db.write() as conn:
         row, state = servers.load(ctx, req, conn)
-        _writable(row, state)
+        _writable(req, row, state)
         new = {**json.loads(row["metadata"]), **given} if req.method == "POST" else dict(given)
         if len(new) > quota.MAX_METADATA:
             raise ApiError(403, f"Maximum number of metadata items exceeds {quota.MAX_METADATA}")
@@ -123,7 +127,7 @@ def meta_put(ctx: Context, req: Request) -> Response:
     servers.check_metadata(meta)
     with ctx.db.write() as conn:
         row, state = servers.load(ctx, req, conn)
-        _writable(row, state)
+        _writable(req, row, state)
         new = {**json.loads(row["metadata"]), **meta}
         if len(new) > quota.MAX_METADATA:
             raise ApiError(403, f"Maximum number of metadata items exceeds {quota.MAX_METADATA}")
@@ -135,7 +139,7 @@ def meta_delete(ctx: Context, req: Request) -> Response:
     key = req.params["key"]
     with ctx.db.write() as conn:
         row, state = servers.load(ctx, req, conn)
-        _writable(row, state)
+        _writable(req, row, state)
         metadata = json.loads(row["metadata"])
         if key not in metadata:
             raise ApiError(404, "Metadata item was not found")
@@ -209,3 +213,22 @@ def tag_delete(ctx: Context, req: Request) -> Response:
         tags.remove(tag)
         _set(ctx, conn, row, tags=json.dumps(tags))
     return Response(204)
+
+
+# -- actions ---------------------------------------------------------------------------
+
+_ACTIONS: dict[str, server_actions.Action] = {**server_actions.ACTIONS, **server_lock.ACTIONS}
+
+
+def action(ctx: Context, req: Request) -> Response:
+    body = req.json()
+    if not isinstance(body, dict) or len(body) != 1:
+        raise ApiError(400, "Malformed request body")
+    ((name, arg),) = body.items()
+    handler = _ACTIONS.get(name)
+    if handler is None:
+        servers.load(ctx, req)  # a missing server is 404 before a bad action is 400
+        raise ApiError(400, f"There is no such action: {name}")
+    with ctx.db.write() as conn:
+        row, state = servers.load(ctx, req, conn)
+        return handler(ctx, req, conn, row, state, arg)

@@ -6,11 +6,8 @@ filters applied in Python, so `GET /servers/detail` stays fast with 1,000 server
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
-import re
 import secrets
 import sqlite3
 import string
@@ -19,33 +16,23 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from stackplan.sim import compute, lifecycle, quota, seed, server_groups
+from stackplan.sim import compute, identity, lifecycle, quota, seed, server_groups
 from stackplan.sim.options import UNLIMITED, Context
+from stackplan.sim.server_checks import (
+    allowed_keys,
+    bad_field,
+    check_image,
+    check_metadata,
+    check_name,
+    check_networks,
+    check_tags,
+    check_user_data,
+    check_zone,
+    count,
+)
 from stackplan.sim.wire import ApiError, Request, Response
 
 _PROGRESS_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
-_META_KEY = re.compile(r"^[a-zA-Z0-9-_:. ]{1,255}$")
-_CREATE_KEYS = {
-    "name",
-    "imageRef",
-    "flavorRef",
-    "networks",
-    "key_name",
-    "security_groups",
-    "metadata",
-    "user_data",
-    "availability_zone",
-    "config_drive",
-    "min_count",
-    "max_count",
-    "return_reservation_id",
-    "block_device_mapping",
-    "block_device_mapping_v2",
-    "accessIPv4",
-    "accessIPv6",
-    "adminPass",
-    "OS-DCF:diskConfig",
-}
 FAIL_KEY = "sim:fail"  # metadata `sim:fail: build` makes the build end in ERROR
 
 
@@ -129,7 +116,7 @@ def render(
             "links": compute.links(req, "images", row["image_id"])[1:],
         },
         "flavor": _flavor_ref(req, row["flavor_id"]),
-        "addresses": {} if building else {"private": [address]},
+        "addresses": {} if building or not row["ip"] else {"private": [address]},
         "accessIPv4": row["access_ipv4"],
         "accessIPv6": row["access_ipv6"],
         "metadata": json.loads(row["metadata"]),
@@ -141,7 +128,7 @@ def render(
     if row["fault"] and status in ("ERROR", "DELETED"):
         body["fault"] = json.loads(row["fault"])
     if req.version >= (2, 9):
-        body["locked"] = False
+        body["locked"] = bool(row["locked"])
     if req.version >= (2, 19):
         body["description"] = row["description"]
     if req.version >= (2, 26):
@@ -165,7 +152,7 @@ def render(
             "os-extended-volumes:volumes_attached": volumes,
         }
     )
-    if _is_admin(req):
+    if identity.is_admin(req.token):
         shown_host = None if building else host
         body["OS-EXT-SRV-ATTR:host"] = shown_host
         body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = shown_host
@@ -178,107 +165,11 @@ def render(
     return body
 
 
-def _is_admin(req: Request) -> bool:
-    user = seed.find_user(user_id=req.token.user_id) if req.token is not None else None
-    return user is not None and user.role == "admin"
-
-
 # -- create ----------------------------------------------------------------------------
 
 
-def _bad_field(field: str, value: Any, reason: str) -> ApiError:
-    return ApiError(400, f"Invalid input for field/attribute {field}. Value: {value}. {reason}")
-
-
-def check_name(value: Any, field: str = "name") -> str:
-    if (
-        not isinstance(value, str)
-        or not 1 <= len(value) <= 255
-        or value != value.strip()
-        or not value.isprintable()
-    ):
-        raise ApiError(
-            400,
-            f"Invalid input for field/attribute {field}. Value: {value}. "
-            "An invalid 'name' value was provided. The name must be: printable "
-            "characters. Can not start or end with whitespace.",
-        )
-    return value
-
-
-def check_metadata(metadata: Any) -> dict[str, str]:
-    if not isinstance(metadata, dict):
-        raise _bad_field("metadata", metadata, f"{metadata!r} is not of type 'object'")
-    for key, value in metadata.items():
-        if not _META_KEY.match(key):
-            raise _bad_field("metadata", metadata, f"'{key}' does not match any of the regexes")
-        if not isinstance(value, str) or len(value) > 255:
-            raise _bad_field(key, value, f"{value!r} is not a valid metadata value")
-    if len(metadata) > quota.MAX_METADATA:
-        raise ApiError(403, f"Maximum number of metadata items exceeds {quota.MAX_METADATA}")
-    return metadata
-
-
-def check_tags(tags: Any) -> list[str]:
-    if not isinstance(tags, list) or len(tags) > 50:
-        raise _bad_field("tags", tags, "Tags must be a list of at most 50 strings")
-    for tag in tags:
-        if not isinstance(tag, str) or not 1 <= len(tag) <= 60 or "," in tag or "/" in tag:
-            raise _bad_field("tags", tags, f"Invalid tag {tag!r}")
-    return list(dict.fromkeys(tags))
-
-
-def _check_user_data(value: Any) -> str | None:
-    if value is None:
-        raise _bad_field("user_data", value, "None is not of type 'string'")
-    if not isinstance(value, str) or len(value) > 65535:
-        raise _bad_field("user_data", value, "must be a base64 string of at most 65535 chars")
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise _bad_field("user_data", value, "is not a base64 string") from None
-    return value
-
-
-def _allowed_keys(v: tuple[int, int]) -> set[str]:
-    keys = set(_CREATE_KEYS)
-    if v < (2, 57):
-        keys.add("personality")
-    if v >= (2, 19):
-        keys.add("description")
-    if v >= (2, 52):
-        keys.add("tags")
-    if v >= (2, 63):
-        keys.add("trusted_image_certificates")
-    return keys
-
-
-def _check_image(ref: Any, flavor: seed.Flavor) -> seed.Image:
-    if not ref:
-        raise ApiError(400, "Missing imageRef attribute")
-    image = seed.IMAGES_BY_ID.get(str(ref).rstrip("/").rsplit("/", 1)[-1])
-    if image is None:
-        raise ApiError(400, "Can not find requested image")
-    if image.status != "active":
-        raise ApiError(400, f"Image {image.id} is not active.")
-    if image.min_ram > flavor.ram:
-        raise ApiError(400, "Flavor's memory is too small for requested image.")
-    if flavor.disk and image.min_disk > flavor.disk:
-        raise ApiError(400, "Flavor's disk is too small for requested image.")
-    return image
-
-
-def _check_networks(req: Request, server: dict[str, Any]) -> None:
-    networks = server.get("networks")
-    if networks is None:
-        if req.version >= (2, 37):
-            raise _bad_field("server", server, "'networks' is a required property")
-        return
-    if isinstance(networks, str):
-        if req.version < (2, 37) or networks not in ("auto", "none"):
-            raise _bad_field("networks", networks, f"'{networks}' is not of type 'array'")
-    elif not isinstance(networks, list):
-        raise _bad_field("networks", networks, f"{networks!r} is not of type 'array'")
+def mac_tail(n: int) -> str:
+    return ":".join(f"{(n >> s) & 255:02x}" for s in (16, 8, 0))
 
 
 def password() -> str:
@@ -286,69 +177,63 @@ def password() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(12))
 
 
-def _count(server: dict[str, Any]) -> int:
-    try:
-        low = int(server.get("min_count", 1))
-        high = int(server.get("max_count", low))
-    except (TypeError, ValueError):
-        raise ApiError(400, "min_count and max_count must be integers") from None
-    if low < 1 or high < 1:
-        raise ApiError(400, "min_count and max_count must be positive")
-    if low > high:
-        raise ApiError(400, "min_count must be <= max_count")
-    return high
-
-
 def create(ctx: Context, req: Request) -> Response:
     body = req.json()
     server = body.get("server") if isinstance(body, dict) else None
     if not isinstance(server, dict):
         raise ApiError(400, "'server' is a required property")
-    unknown = sorted(set(server) - _allowed_keys(req.version))
+    unknown = sorted(set(server) - allowed_keys(req.version))
     if unknown:
-        raise _bad_field(
+        raise bad_field(
             "server",
             server,
             f"Additional properties are not allowed ('{unknown[0]}' was unexpected)",
         )
     for required in ("name", "flavorRef"):
         if required not in server:
-            raise _bad_field("server", server, f"'{required}' is a required property")
+            raise bad_field("server", server, f"'{required}' is a required property")
     name = check_name(server["name"])
     flavor = compute.find_flavor(server["flavorRef"])
     if flavor is None:
         raise ApiError(400, f"Flavor {server['flavorRef']} could not be found.")
-    image = _check_image(server.get("imageRef"), flavor)
-    _check_networks(req, server)
+    forced_host = check_zone(ctx, req, server)
+    image = check_image(ctx, req, server.get("imageRef"), flavor)
+    no_network = check_networks(req, server)
     metadata = check_metadata(server.get("metadata", {}))
     tags = check_tags(server.get("tags", []))
-    user_data = _check_user_data(server["user_data"]) if "user_data" in server else None
-    groups = server.get("security_groups") or [{"name": "default"}]
-    if not isinstance(groups, list) or not all(isinstance(g, dict) and "name" in g for g in groups):
-        raise _bad_field("security_groups", groups, "must be a list of {'name': ...}")
-    groups = [{"name": g["name"]} for g in groups]
-    count = _count(server)
+    user_data = check_user_data(server["user_data"]) if "user_data" in server else None
+    # The create response echoes the request's groups; the server gets `default` when none
+    # are named, and none at all without a port to carry them (`networks: "none"`) or
+    # with port security off, where asking for any but `default` fails the build.
+    echoed = server.get("security_groups", [{"name": "default"}])
+    if not isinstance(echoed, list) or not all(isinstance(g, dict) and "name" in g for g in echoed):
+        raise bad_field("security_groups", echoed, "must be a list of {'name': ...}")
+    names = list(dict.fromkeys(g["name"] for g in echoed if g["name"])) or ["default"]
+    portless = no_network or not ctx.options.port_security
+    groups = [] if portless else [{"name": n} for n in names]
+    unappliable = not no_network and not ctx.options.port_security and names != ["default"]
+    number = count(server)
     key_name = server.get("key_name")
     description = server.get("description") if req.version >= (2, 19) else name
     token = req.token
     now = ctx.now()
     build_end = now + ctx.options.build_seconds
-    no_host = json.dumps(
-        {
-            "code": 500,
-            "created": ts(build_end),
-            "message": "No valid host was found. There are not enough hosts available.",
-        }
-    )
-    ids = [str(uuid.uuid4()) for _ in range(count)]
+    no_host = "No valid host was found. There are not enough hosts available."
+    ids = [str(uuid.uuid4()) for _ in range(number)]
+    # Nova suffixes each display name of a multiple create with its 1-based index.
+    display = [f"{name}-{n}" for n in range(1, number + 1)] if number > 1 else [name]
     with ctx.db.write() as conn:
         group_id = server_groups.hint(ctx, req, body, conn)
         if group_id is not None:
             limit = ctx.options.quota_server_group_members
             have = len(server_groups.members(ctx, conn, group_id))
-            if limit != UNLIMITED and have + count > limit:
+            if limit != UNLIMITED and have + number > limit:
                 raise ApiError(403, "Quota exceeded, too many servers in group")
-        hosts = server_groups.place(ctx, conn, group_id, count)
+        if forced_host is not None:  # a forced host skips the scheduler's filters
+            known = forced_host in server_groups.host_names(ctx)
+            hosts: list[str | None] = [forced_host if known else None] * number
+        else:
+            hosts = server_groups.place(ctx, conn, group_id, number)
         if (
             key_name is not None
             and conn.execute(
@@ -358,10 +243,20 @@ def create(ctx: Context, req: Request) -> Response:
         ):
             raise ApiError(400, "Invalid key_name provided.")
         used = quota.usage(ctx, token.project_id, conn)
-        quota.check(ctx, used, quota.Usage(count, flavor.vcpus * count, flavor.ram * count))
-        for server_id, host in zip(ids, hosts, strict=True):
-            # The scheduler finds no valid host, or the test asked for a failed build.
-            fail = host is None or metadata.get(FAIL_KEY) == "build"
+        want = quota.Usage(number, flavor.vcpus * number, flavor.ram * number)
+        quota.check(ctx, used, want)
+        for server_id, host, display_name in zip(ids, hosts, display, strict=True):
+            # The scheduler finds no valid host, the network cannot take the groups, or
+            # the test asked for a failed build.
+            fail = host is None or unappliable or metadata.get(FAIL_KEY) == "build"
+            message = no_host
+            if unappliable and host is not None:
+                message = (
+                    f"Build of instance {server_id} aborted: Network requires "
+                    "port_security_enabled and subnet associated in order to apply "
+                    "security groups."
+                )
+            fault = {"code": 500, "created": ts(build_end), "message": message}
             n = uuid.UUID(server_id).int
             conn.execute(
                 "INSERT INTO servers (id, project_id, user_id, name, description, flavor_id,"
@@ -374,7 +269,7 @@ def create(ctx: Context, req: Request) -> Response:
                     server_id,
                     token.project_id,
                     token.user_id,
-                    name,
+                    display_name,
                     description,
                     flavor.id,
                     image.id,
@@ -385,8 +280,8 @@ def create(ctx: Context, req: Request) -> Response:
                     user_data,
                     server.get("accessIPv4", ""),
                     server.get("accessIPv6", ""),
-                    f"10.0.{(n >> 8) % 250 + 1}.{n % 250 + 2}",
-                    "fa:16:3e:" + ":".join(f"{(n >> s) & 255:02x}" for s in (16, 8, 0)),
+                    "" if no_network else f"10.0.{(n >> 8) % 250 + 1}.{n % 250 + 2}",
+                    "" if no_network else "fa:16:3e:" + mac_tail(n),
                     now,
                     now,
                     None if fail else build_end,
@@ -394,7 +289,7 @@ def create(ctx: Context, req: Request) -> Response:
                     "spawning",
                     build_end,
                     "error" if fail else "active",
-                    no_host if fail else None,
+                    json.dumps(fault) if fail else None,
                     None if fail else host,
                     group_id,
                 ),
@@ -409,7 +304,7 @@ def create(ctx: Context, req: Request) -> Response:
                 "id": ids[0],
                 "links": self_link,
                 "OS-DCF:diskConfig": "MANUAL",
-                "security_groups": groups,
+                "security_groups": echoed,
                 "adminPass": server.get("adminPass") or password(),
             }
         },
