@@ -229,11 +229,11 @@ class ComputeClient:
             server["user_data"] = base64.b64encode(spec.user_data.encode()).decode()
         if spec.availability_zone:
             server["availability_zone"] = spec.availability_zone
-        if self.at_least(2, 37):
-            nets = spec.networks
-            server["networks"] = nets if isinstance(nets, str) else [dict(n) for n in nets]
-        elif not isinstance(spec.networks, str):
-            server["networks"] = [dict(n) for n in spec.networks]
+        nets = spec.networks
+        if not isinstance(nets, str):
+            server["networks"] = [_nic(n) for n in nets]
+        elif self.at_least(2, 37):  # "auto" / "none" are words of 2.37; before, none is auto
+            server["networks"] = nets
         late_tags = bool(spec.tags) and not self.at_least(2, 52)
         if spec.tags and not late_tags:
             server["tags"] = list(spec.tags)
@@ -301,6 +301,39 @@ class ComputeClient:
 
     def stop(self, server_id: str) -> None:
         self._action(server_id, {"os-stop": None})
+
+    def attach_interface(
+        self,
+        server_id: str,
+        *,
+        network_id: str | None = None,
+        port_id: str | None = None,
+        fixed_ip: str | None = None,
+    ) -> str:
+        """Plug a port into the running server: the one given, or a new one Nova makes on
+        the network (at `fixed_ip` when given). Returns the port's ID."""
+        attachment: dict[str, Any] = {}
+        if port_id:
+            attachment["port_id"] = port_id
+        else:
+            attachment["net_id"] = network_id
+            if fixed_ip:
+                attachment["fixed_ips"] = [{"ip_address": fixed_ip}]
+        data = self._call(
+            "POST",
+            f"servers/{server_id}/os-interface",
+            body={"interfaceAttachment": attachment},
+            retry_safe=False,
+        )
+        return str(data["interfaceAttachment"]["port_id"])
+
+    def detach_interface(self, server_id: str, port_id: str) -> None:
+        """Unplug a port (Nova deletes a port it made, and leaves one it was given)."""
+        try:
+            self._call("DELETE", f"servers/{server_id}/os-interface/{port_id}")
+        except CloudError as exc:
+            if exc.status != 404:
+                raise
 
     def add_security_group(self, server_id: str, name: str) -> None:
         self._action(server_id, {"addSecurityGroup": {"name": name}})
@@ -460,3 +493,13 @@ def _keypair(data: Mapping[str, Any]) -> Keypair:
         public_key=str(data.get("public_key", "")).strip(),
         type=str(data.get("type") or "ssh"),
     )
+
+
+def _nic(entry: Mapping[str, Any]) -> dict[str, str]:
+    """Nova's form of one network entry: {"port"} or {"uuid", "fixed_ip"}."""
+    if entry.get("port_id"):
+        return {"port": str(entry["port_id"])}
+    nic = {"uuid": str(entry["network_id"])}
+    if entry.get("fixed_ip"):
+        nic["fixed_ip"] = str(entry["fixed_ip"])
+    return nic

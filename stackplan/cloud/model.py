@@ -62,7 +62,8 @@ class ServerCreate:
     user_data: str | None = None
     availability_zone: str | None = None
     tags: tuple[str, ...] = ()
-    networks: str | tuple[Mapping[str, str], ...] = "auto"  # "auto", "none" or [{"uuid"}]
+    # "auto", "none", or entries {"network_id", "fixed_ip"} / {"port_id"}, in NIC order
+    networks: str | tuple[Mapping[str, Any], ...] = "auto"
     server_group_id: str | None = None  # sent as the scheduler hint `group`
 
 

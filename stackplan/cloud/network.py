@@ -55,6 +55,16 @@ class NetworkClient:
         url = (self._endpoint or self.session.endpoint("network")).rstrip("/")
         return url if url.endswith("/v2.0") else f"{url}/v2.0"
 
+    def available(self) -> bool:
+        """Whether the cloud has Neutron at all (in its catalog, or configured)."""
+        if self._endpoint:
+            return True
+        try:
+            self.session.endpoint("network")
+        except CloudError:
+            return False
+        return True
+
     def _call(
         self,
         method: str,
@@ -258,6 +268,7 @@ def _network(d: Mapping[str, Any]) -> Network:
         port_security_enabled=d.get("port_security_enabled"),
         description=str(d.get("description") or ""),
         subnet_ids=tuple(d.get("subnets") or ()),
+        project_id=str(d.get("project_id") or d.get("tenant_id") or ""),
         tags=_tags(d),
     )
 
@@ -280,6 +291,7 @@ def _subnet(d: Mapping[str, Any]) -> Subnet:
             for r in d.get("host_routes") or ()
         ),
         description=str(d.get("description") or ""),
+        project_id=str(d.get("project_id") or d.get("tenant_id") or ""),
         tags=_tags(d),
     )
 
@@ -306,6 +318,7 @@ def _port(d: Mapping[str, Any]) -> Port:
         admin_state_up=bool(d.get("admin_state_up", True)),
         port_security_enabled=d.get("port_security_enabled"),
         description=str(d.get("description") or ""),
+        project_id=str(d.get("project_id") or d.get("tenant_id") or ""),
         tags=_tags(d),
     )
 
@@ -320,6 +333,7 @@ def _router(d: Mapping[str, Any]) -> Router:
         external_network_id=gateway.get("network_id"),
         external_fixed_ips=_fixed_ips(gateway.get("external_fixed_ips")),
         description=str(d.get("description") or ""),
+        project_id=str(d.get("project_id") or d.get("tenant_id") or ""),
         tags=_tags(d),
     )
 
@@ -346,6 +360,7 @@ def _security_group(d: Mapping[str, Any]) -> SecurityGroup:
         description=str(d.get("description") or ""),
         rules=tuple(_rule(r) for r in d.get("security_group_rules") or ()),
         stateful=bool(d.get("stateful", True)),
+        project_id=str(d.get("project_id") or d.get("tenant_id") or ""),
         tags=_tags(d),
     )
 
@@ -360,5 +375,6 @@ def _floating_ip(d: Mapping[str, Any]) -> FloatingIp:
         router_id=d.get("router_id"),
         status=str(d.get("status") or "DOWN"),
         description=str(d.get("description") or ""),
+        project_id=str(d.get("project_id") or d.get("tenant_id") or ""),
         tags=_tags(d),
     )

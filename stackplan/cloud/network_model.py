@@ -24,6 +24,7 @@ class Network:
     port_security_enabled: bool | None = None
     description: str = ""
     subnet_ids: tuple[str, ...] = ()
+    project_id: str = ""  # the owner (an admin sees every project's)
     tags: tuple[str, ...] = ()
 
 
@@ -40,6 +41,7 @@ class Subnet:
     allocation_pools: tuple[Mapping[str, str], ...] = ()  # {"start", "end"}
     host_routes: tuple[Mapping[str, str], ...] = ()  # {"destination", "nexthop"}
     description: str = ""
+    project_id: str = ""  # the owner (an admin sees every project's)
     tags: tuple[str, ...] = ()
 
 
@@ -64,6 +66,7 @@ class Port:
     admin_state_up: bool = True
     port_security_enabled: bool | None = None
     description: str = ""
+    project_id: str = ""  # the owner (an admin sees every project's)
     tags: tuple[str, ...] = ()
 
 
@@ -76,6 +79,7 @@ class Router:
     external_network_id: str | None = None  # external_gateway_info.network_id
     external_fixed_ips: tuple[FixedIp, ...] = ()
     description: str = ""
+    project_id: str = ""  # the owner (an admin sees every project's)
     tags: tuple[str, ...] = ()
 
 
@@ -100,6 +104,7 @@ class SecurityGroup:
     description: str = ""
     rules: tuple[SecurityGroupRule, ...] = ()
     stateful: bool = True
+    project_id: str = ""  # the owner (an admin sees every project's)
     tags: tuple[str, ...] = ()
 
 
@@ -113,6 +118,7 @@ class FloatingIp:
     router_id: str | None = None
     status: str = "DOWN"
     description: str = ""
+    project_id: str = ""  # the owner (an admin sees every project's)
     tags: tuple[str, ...] = ()
 
 

@@ -9,14 +9,15 @@ there before, and carries no other stack's marker, is the one this stack made.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from stackplan.kinds.base import Kind, Marker, ObservedResource, Reads
+from stackplan.kinds.base import Kind, Limit, Marker, Named, ObservedResource, Reads
 from stackplan.state.model import CREATE_TOKEN, RecordStatus
 
 if TYPE_CHECKING:
     from stackplan.cloud import Cloud
+    from stackplan.cloud.network_model import Port
     from stackplan.state.model import ResourceRecord
 
 LINEAGE, ADDRESS, TOKEN = "stackplan:lineage=", "stackplan:address=", "stackplan:token="
@@ -59,6 +60,28 @@ class NeutronKind(Kind):
     def _delete(self, cloud: Cloud, resource_id: str) -> None:
         raise NotImplementedError
 
+    def _alike(self, cloud: Cloud, attrs: Mapping[str, Any]) -> Sequence[Any]:
+        """The resources a create with `attrs` could be mistaken for: those of its name."""
+        return self._list(cloud, name=attrs.get("name"))
+
+    def all_visible(self, reads: Reads) -> Sequence[Any]:
+        """Every resource of this kind the project sees, listed once per run."""
+        return reads.get(f"network.{self.client_kind}.all", lambda: self._list(reads.cloud))
+
+    def lookup(self, reads: Reads) -> list[Named]:
+        # An admin lists every project's (each has a group named `default`): a name means
+        # the project's own, or one it is offered (a shared or external network).
+        project = project_of(reads)
+        return [
+            Named(i.id, i.name, i.id)
+            for i in self.all_visible(reads)
+            if i.project_id in ("", project) or self.offered(i)
+        ]
+
+    def offered(self, item: Any) -> bool:
+        """Whether another project's resource is one this project may use by name."""
+        return False
+
     # -- reading -------------------------------------------------------------------------
 
     def read_many(
@@ -76,8 +99,9 @@ class NeutronKind(Kind):
             others = list(self._list(cloud, id=missing))
         claimed: dict[str, Marker] = {}
         if pending:
-            names = sorted({str(r.attributes.get("name")) for r in pending})
-            namesakes = [i for i in self._list(cloud, name=names) if i.id not in have]
+            namesakes = [
+                i for r in pending for i in self._alike(cloud, r.attributes) if i.id not in have
+            ]
             for record in pending:
                 found = _created(namesakes, record.attributes, set(claimed))
                 if found is not None:
@@ -93,13 +117,17 @@ class NeutronKind(Kind):
         return list(seen.values())
 
     def intent(self, cloud: Cloud, attrs: Mapping[str, Any]) -> dict[str, Any]:
-        namesakes = [i.id for i in self._list(cloud, name=attrs.get("name"))]
-        return {"name": attrs.get("name"), NAMESAKES: sorted(namesakes)}
+        namesakes = [i.id for i in self._alike(cloud, attrs)]
+        return {**self._alike_key(attrs), NAMESAKES: sorted(namesakes)}
+
+    def _alike_key(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        """What the intent notes to list the alike again (`_alike` reads it back)."""
+        return {"name": attrs.get("name")}
 
     def find_created(
         self, cloud: Cloud, marker: Marker, intent: Mapping[str, Any], attrs: Mapping[str, Any]
     ) -> ObservedResource | None:
-        items = list(self._list(cloud, name=attrs.get("name")))
+        items = list(self._alike(cloud, attrs))
         by_token = [i for i in items if TOKEN + marker.token in i.tags]
         found = by_token[0] if by_token else _created(items, intent, set())
         if found is None:
@@ -140,13 +168,15 @@ def changed(before: Mapping[str, Any], after: Mapping[str, Any], keys: Iterable[
 def _created(items: Sequence[Any], intent: Mapping[str, Any], taken: set[str]) -> Any:
     """The resource a recorded create made: of its name, not there before, not tagged as
     another's. One only: two such are too many to choose from."""
-    if "name" not in intent:
+    if NAMESAKES not in intent:
         return None
     before = set(intent.get(NAMESAKES) or ()) | taken
     new = [
         i
         for i in items
-        if i.name == intent["name"] and i.id not in before and marker_of(i.tags) is None
+        if getattr(i, "name", None) == intent.get("name")
+        and i.id not in before
+        and marker_of(i.tags) is None
     ]
     return new[0] if len(new) == 1 else None
 
@@ -157,4 +187,27 @@ def _with_marker(observed: ObservedResource, marker: Marker) -> ObservedResource
     return replace(observed, marker=marker)
 
 
-Lookup = Callable[[str], str | None]
+def project_of(reads: Reads) -> str:
+    """The project this run works in (the token's)."""
+    return reads.get("project_id", lambda: reads.cloud.session.token().project_id or "")
+
+
+def has_neutron(reads: Reads) -> bool:
+    return reads.get("network.available", lambda: reads.cloud.network.available())
+
+
+def all_ports(reads: Reads) -> Sequence[Port]:
+    """Every port of the project, listed once per run (routers, servers and floating IPs
+    read their interfaces from it)."""
+    return reads.get("network.port.all", lambda: reads.cloud.network.list_ports())
+
+
+def neutron_limits(reads: Reads, names: Mapping[str, str]) -> dict[str, Limit]:
+    """The project's Neutron quota for `names` (measure -> Neutron's resource name)."""
+    cloud = reads.cloud
+
+    def fetch() -> Mapping[str, Any]:
+        return cloud.network.get_quota(project_of(reads))
+
+    quota = reads.get("network.quota", fetch)
+    return {m: Limit(quota[n].limit, quota[n].used) for m, n in names.items() if n in quota}

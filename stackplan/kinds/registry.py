@@ -10,13 +10,32 @@ from types import MappingProxyType
 from stackplan.addr import Address
 from stackplan.errors import StackplanError
 from stackplan.kinds.base import Kind
+from stackplan.kinds.floating_ip import FloatingIpKind
 from stackplan.kinds.keypair import KeypairKind
+from stackplan.kinds.network import NetworkKind
+from stackplan.kinds.port import PortKind
+from stackplan.kinds.router import RouterKind
+from stackplan.kinds.security_group import SecurityGroupKind
 from stackplan.kinds.server import ServerKind
 from stackplan.kinds.server_group import ServerGroupKind
+from stackplan.kinds.subnet import SubnetKind
 from stackplan.suggest import did_you_mean
 
 KINDS: Mapping[str, Kind] = MappingProxyType(
-    {kind.name: kind for kind in (ServerKind(), KeypairKind(), ServerGroupKind())}
+    {
+        kind.name: kind
+        for kind in (
+            ServerKind(),
+            KeypairKind(),
+            ServerGroupKind(),
+            NetworkKind(),
+            SubnetKind(),
+            RouterKind(),
+            SecurityGroupKind(),
+            PortKind(),
+            FloatingIpKind(),
+        )
+    }
 )
 
 

@@ -6,7 +6,8 @@ Desired attributes, as `expand` makes them (image and flavor before `resolve`):
     flavor               {"id"} | {"name"}                 -> flavor_id, flavor_name, sizes
     key_name             a keypair's name (`${keypair.K.name}` for the spec's own)
     server_group_id      a server group's ID (`${server_group.G.id}` for the spec's own)
-    security_groups      sorted names; None when the spec says nothing (the cloud chooses)
+    networks             see server_networks.py: None, "auto", "none" or NIC entries
+    security_groups      group IDs; None when the spec says nothing (the cloud chooses)
     metadata             strings; may hold ${...} references, filled at apply
     user_data            the text (state and plans keep its digest, user_data_sha256)
     availability_zone    None: the cloud chooses
@@ -20,6 +21,7 @@ import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from stackplan.kinds import server_networks as nets
 from stackplan.kinds.base import (
     GONE,
     Await,
@@ -32,11 +34,14 @@ from stackplan.kinds.base import (
     Reads,
     ResolveContext,
 )
+from stackplan.kinds.neutron import all_ports, has_neutron, project_of
 from stackplan.kinds.server_images import check_fit, find_flavor, find_image
 
 if TYPE_CHECKING:
+    from stackplan.addr import Address
     from stackplan.cloud import Cloud, ServerInfo
     from stackplan.spec.expand import Entry
+    from stackplan.spec.model import DesiredResource
     from stackplan.state.model import ResourceRecord
 
 # Server metadata stackplan writes so that a create whose answer was lost is found again.
@@ -57,7 +62,8 @@ _SCHEMA: Mapping[str, Any] = {
         "flavor": {"$ref": "#/$defs/flavor"},
         "key_pair": {"$ref": "#/$defs/ref"},
         "server_group": {"$ref": "#/$defs/ref"},
-        "security_groups": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "networks": nets.SCHEMA,
+        "security_groups": {"type": "array", "items": {"$ref": "#/$defs/ref"}},
         "metadata": {"$ref": "#/$defs/metadata"},
         "user_data": {"type": "string"},
         "user_data_file": {"type": "string", "minLength": 1},
@@ -126,6 +132,7 @@ class ServerKind(Kind):
     references: ClassVar[Mapping[str, str]] = {
         "key_pair": "keypair",
         "server_group": "server_group",
+        "security_groups": "security_group",
     }
     reference_attrs: ClassVar[tuple[str, ...]] = (
         "id",
@@ -144,6 +151,7 @@ class ServerKind(Kind):
         "flavor": "flavor_id",
         "key_pair": "key_name",
         "server_group": "server_group_id",
+        "networks": "networks",
         "security_groups": "security_groups",
         "metadata": "metadata",
         "user_data": "user_data_sha256",
@@ -152,6 +160,7 @@ class ServerKind(Kind):
     effects: ClassVar[Mapping[str, Effect]] = {
         "name": Effect.UPDATE,
         "metadata": Effect.UPDATE,
+        "networks": Effect.UPDATE,
         "security_groups": Effect.UPDATE,
         "flavor_id": Effect.RESIZE,
         "image_id": Effect.REPLACE,  # or REBUILD, when the spec opts in (see `effect`)
@@ -171,7 +180,9 @@ class ServerKind(Kind):
     folded: ClassVar[frozenset[str]] = frozenset(
         {"image_name", "flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk", "image_update"}
     )
-    cloud_chosen: ClassVar[frozenset[str]] = frozenset({"availability_zone", "security_groups"})
+    cloud_chosen: ClassVar[frozenset[str]] = frozenset(
+        {"availability_zone", "security_groups", "networks"}
+    )
     reported: ClassVar[tuple[str, ...]] = ("access_ip_v4",)
     settles: ClassVar[bool] = True
     ready: ClassVar[frozenset[str]] = _READY
@@ -185,7 +196,6 @@ class ServerKind(Kind):
     # -- the spec half --------------------------------------------------------------------
 
     def expand(self, entry: Entry) -> dict[str, Any]:
-        groups = entry.value("security_groups")
         return {
             "name": entry.cloud_name(),
             "image": _image(entry.value("image")),
@@ -194,16 +204,31 @@ class ServerKind(Kind):
             "server_group_id": entry.reference("server_group"),
             # Left out, the cloud chooses (Nova's default group, or none at all on a server
             # without ports): never a change, so a plan of an unchanged spec stays empty.
-            "security_groups": None if groups is None else sorted(set(groups)),
+            "networks": nets.expand(entry),
+            "security_groups": nets.groups(entry),
             "metadata": entry.metadata(),
             "user_data": _user_data(entry),
             "availability_zone": entry.value("availability_zone"),
             "image_update": entry.raw.get("image_update", "replace"),
         }
 
+    def implied(
+        self, resource: DesiredResource, resources: Sequence[DesiredResource]
+    ) -> list[Address]:
+        return nets.implied(resource, resources)
+
+    def same(self, field: str, wanted: Any, actual: Any) -> bool | None:
+        if field == "networks":
+            return nets.networks_match(wanted, actual)
+        if field == "security_groups":
+            return nets.groups_match(wanted, actual)
+        return None
+
     def resolve(self, attrs: Mapping[str, Any], ctx: ResolveContext) -> Mapping[str, Any]:
         if "image" not in attrs and "flavor" not in attrs:
             return attrs  # resolved before (a saved plan, an import)
+        if attrs.get("networks") in (None, "auto"):
+            _check_one_network(ctx)
         image = find_image(ctx, attrs.get("image") or {})
         flavor = find_flavor(ctx, attrs.get("flavor") or {})
         if image is None or flavor is None:
@@ -255,9 +280,14 @@ class ServerKind(Kind):
         # One paginated listing of the project: cheaper than a GET per server, and it also
         # finds servers whose create answer never reached the state (by their marker).
         wanted = {r.id for r in records if r.id}
+        # Interfaces and groups come from Neutron's ports: one more list, read only when a
+        # recorded server has some the spec chose.
+        ports = None
+        if any(_chose_interfaces(r.attributes) for r in records):
+            ports = all_ports(reads)
         found = []
         for server in reads.get("compute.servers", lambda: reads.cloud.compute.list_servers()):
-            observed = _observed(server)
+            observed = _observed(server, ports)
             mine = observed.marker is not None and observed.marker.lineage == lineage
             if server.id in wanted or mine:
                 found.append(observed)
@@ -295,6 +325,7 @@ class ServerKind(Kind):
                 flavor_id=attrs["flavor_id"],
                 key_name=attrs.get("key_name"),
                 security_groups=tuple(attrs.get("security_groups") or ()),
+                networks=nets.create_form(attrs.get("networks")),
                 metadata=metadata,
                 user_data=attrs.get("user_data"),
                 availability_zone=attrs.get("availability_zone"),
@@ -316,13 +347,14 @@ class ServerKind(Kind):
                 compute.set_metadata(resource_id, changed)
             for key in sorted(set(old_meta) - set(new_meta)):
                 compute.delete_metadata_key(resource_id, key)
-        if after.get("security_groups") is not None:  # None: the cloud's choice stands
-            old_groups = set(before.get("security_groups") or ())
-            new_groups = set(after["security_groups"])
-            for group in sorted(new_groups - old_groups):
-                compute.add_security_group(resource_id, group)
-            for group in sorted(old_groups - new_groups):
-                compute.remove_security_group(resource_id, group)
+        moved = not nets.networks_match(after.get("networks"), before.get("networks"))
+        if moved:
+            nets.set_interfaces(cloud, resource_id, after.get("networks"))
+        groups = after.get("security_groups")  # None: the cloud's choice stands
+        if groups is not None and (
+            moved or not nets.groups_match(groups, before.get("security_groups"))
+        ):
+            nets.set_groups(cloud, resource_id, groups)
         if after.get("flavor_id") and after.get("flavor_id") != before.get("flavor_id"):
             compute.resize(resource_id, after["flavor_id"])
 
@@ -411,7 +443,29 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _observed(server: ServerInfo) -> ObservedResource:
+def _chose_interfaces(attrs: Mapping[str, Any]) -> bool:
+    return isinstance(attrs.get("networks"), list) or attrs.get("security_groups") is not None
+
+
+def _check_one_network(ctx: ResolveContext) -> None:
+    """A server that names no network gets Nova's only candidate; with several, Nova
+    refuses it at apply, so the plan fails now."""
+    reads = ctx.reads
+    if not has_neutron(reads):
+        return
+    listed = reads.get("network.network.all", lambda: reads.cloud.network.list_networks())
+    candidates = nets.ambiguity(listed, project_of(reads))
+    if len(candidates) > 1:
+        names = ", ".join(f"{n.name} ({n.id})" for n in candidates)
+        ctx.problem(
+            "networks",
+            f"this project sees several networks ({names}): Nova refuses a server that "
+            "names none ('Multiple possible networks found')",
+            hint=f"say which: networks: [{{network: {candidates[0].name}}}], or networks: none",
+        )
+
+
+def _observed(server: ServerInfo, ports: Sequence[Any] | None = None) -> ObservedResource:
     marker = None
     meta = dict(server.metadata)
     if MARK_LINEAGE in meta and MARK_ADDRESS in meta:
@@ -423,10 +477,11 @@ def _observed(server: ServerInfo) -> ObservedResource:
         "image_id": server.image_id,
         "flavor_id": server.flavor_id,
         "key_name": server.key_name,
-        "security_groups": sorted(server.security_groups),
         "metadata": meta,
         "access_ip_v4": server.access_ip_v4 or _first_address(server),
     }
+    if ports is not None:
+        attrs["networks"], attrs["security_groups"] = nets.observed(ports, server.id)
     if server.flavor_name:
         attrs["flavor_name"] = server.flavor_name
     if server.availability_zone is not None:

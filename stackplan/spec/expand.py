@@ -37,6 +37,21 @@ METADATA_VALUE_LIMIT = 255
 # A value naming the cloud's resource, until the resolver finds it: {CLOUD_REF: kind,
 # "name" or "id": ..., FIELD: the spec field it came from, for messages}.
 CLOUD_REF, FIELD = "$ref", "$field"
+
+
+def target_key(value: Any) -> str:
+    """What a field's value names, as text: two values naming the same resource have the
+    same key (the field a cloud reference came from is for messages only)."""
+    if isinstance(value, dict):
+        value = {k: v for k, v in value.items() if k != FIELD}
+    return json.dumps(value, sort_keys=True)
+
+
+def same_target(a: Any, b: Any) -> bool:
+    """Whether two fields' values name the same resource."""
+    return a is not None and target_key(a) == target_key(b)
+
+
 _KEYED = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)(?:\[(?P<index>\d+)\])?$")
 
 
@@ -156,6 +171,10 @@ class Entry:
         if field not in self.raw:
             return default
         return self._x.sub(self.raw[field], self.path(field), self._scope, want_str=want_str)
+
+    def value_at(self, raw: Any, *at: str | int) -> Any:
+        """`raw`, found at `at` within the entry, with variables filled in (as `value`)."""
+        return self._x.sub(raw, (*self.path(), *at), self._scope)
 
     def with_refs(self, field: str, *, want_str: bool = True) -> Any:
         """The field with variables filled in and `${KIND.NAME.ATTR}` references kept (filled

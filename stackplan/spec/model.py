@@ -35,6 +35,9 @@ class DesiredResource:
     lifecycle: Lifecycle = Lifecycle()
     where: str = ""  # `file:line:col` of the resource in the spec, for messages
     sensitive: tuple[str, ...] = ()  # attribute paths holding a sensitive value
+    # What the resource's late attributes name: created before they are set, not before
+    # the resource itself (so mutual references are no cycle).
+    late_depends_on: tuple[Address, ...] = ()
     # `file:line:col` of each field's value, for messages about one field (a bad name).
     fields: Mapping[str, str] = field(default_factory=frozen_map)
 

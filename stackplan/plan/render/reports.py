@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from stackplan.addr import Address
-from stackplan.kinds.registry import kind_of
+from stackplan.kinds.registry import KINDS
 from stackplan.state.model import RecordStatus, ResourceRecord
 
 if TYPE_CHECKING:
@@ -34,13 +34,10 @@ class ApplyTally(Protocol):
 
 def validate_summary(desired: Desired, online: bool) -> str:
     """`Spec web.yaml is valid: 3 servers, 1 keypair.`"""
-    counts: dict[str, int] = {}
+    counts = {kind: 0 for kind in KINDS}  # in the registry's order: servers first
     for resource in desired.resources:
-        counts[resource.kind] = counts.get(resource.kind, 0) + 1
-    parts = [
-        f"{n} {kind_of(kind).label}{'s' if n != 1 else ''}"
-        for kind, n in sorted(counts.items(), reverse=True)
-    ]
+        counts[resource.kind] += 1
+    parts = [f"{n} {KINDS[kind].label}{'s' if n != 1 else ''}" for kind, n in counts.items() if n]
     checked = " (names resolved in the cloud)" if online else ""
     return f"Spec {desired.spec_path} is valid{checked}: {', '.join(parts) or 'no resources'}."
 

@@ -9,6 +9,7 @@ import pytest
 from stackplan.addr import Address
 from stackplan.cloud.image import Image
 from stackplan.cloud.model import Flavor
+from stackplan.cloud.network_model import Network
 from stackplan.errors import ResolveError
 from stackplan.frozen import frozen_map
 from stackplan.kinds.base import Reads
@@ -30,10 +31,16 @@ IMAGES = (
     Image("i-big", "bigram", "active", "2024-01-01T00:00:00Z", min_ram=4096),
 )
 
+# A project on one network (Nova then needs no `networks:` to place a server).
+NETWORKS = (Network("n-private", "private", project_id="p"),)
+OFFLINE = {"project_id": "p", "network.available": True, "network.network.all": NETWORKS}
+
 
 def resolve(d: Desired) -> Desired:
     """Resolution against the listings above: a pure run, no cloud."""
-    return resolve_with(d, Reads(None, {"compute.flavors": FLAVORS, "images": IMAGES}), KINDS)
+    return resolve_with(
+        d, Reads(None, {**OFFLINE, "compute.flavors": FLAVORS, "images": IMAGES}), KINDS
+    )
 
 
 def server(name: str, image, flavor, index: int | None = None) -> DesiredResource:

@@ -66,7 +66,12 @@ def test_server_attributes_are_normalised(load) -> None:
         "flavor": {"name": "m1.tiny"},
         "key_name": None,
         "server_group_id": None,
-        "security_groups": ["default", "web"],
+        "networks": None,
+        # the cloud's groups, once each, for the resolver to find by name
+        "security_groups": [
+            {"$ref": "security_group", "name": "web", "$field": "security_groups[0]"},
+            {"$ref": "security_group", "name": "default", "$field": "security_groups[1]"},
+        ],
         "metadata": {},
         "user_data": None,
         "availability_zone": None,
