@@ -1,6 +1,8 @@
 """Shared fixtures: the embedded cloud (`stackplan sim`) on 127.0.0.1, port 0.
 
-- `sim`          one simulator for the whole session (in-process thread); quotas unlimited.
+- `sim`          one simulator for the whole session (in-process thread); quotas unlimited,
+                 no `shared` network (the demo project sees one network).
+- `devstack_sim` another, with devstack's whole seed (`shared` too), as `sim serve` runs.
 - `sim_env`      the OS_* environment (v3, user demo) for `sim`, as `stackplan sim env` prints.
 - `make_sim`     factory for a private simulator with other knobs, stopped at teardown.
 - `sim_process`  factory for a simulator in a subprocess (`stackplan sim serve`), for
@@ -29,6 +31,10 @@ _TEST_DEFAULTS: dict[str, Any] = {
     "quota_instances": -1,
     "quota_cores": -1,
     "quota_ram": -1,
+    # Most tests are about servers and name no network: on devstack's seed, where the demo
+    # project also sees `shared`, Nova (and the plan) would refuse them. Networking tests
+    # ask for the whole seed with `make_sim(shared_network=True)`.
+    "shared_network": False,
 }
 
 
@@ -49,6 +55,15 @@ def sim() -> Iterator[SimHandle]:
     empty cloud. Use `make_sim` for a private one (quotas, faults, rate limits...).
     """
     handle = start(SimOptions(**_TEST_DEFAULTS))
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def devstack_sim() -> Iterator[SimHandle]:
+    """A session simulator with devstack's whole seed (`shared` too, as `sim serve` has
+    it): the demo project sees two networks, so its servers must name one."""
+    handle = start(SimOptions(**{**_TEST_DEFAULTS, "shared_network": True}))
     yield handle
     handle.stop()
 

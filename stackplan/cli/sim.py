@@ -43,7 +43,23 @@ def serve(
     quota_server_group_members: int = typer.Option(
         10, help="Servers per server group; -1 = unlimited."
     ),
+    quota_networks: int = typer.Option(100, help="Neutron networks per project; -1 = unlimited."),
+    quota_subnets: int = typer.Option(100, help="Neutron subnets per project; -1 = unlimited."),
+    quota_ports: int = typer.Option(500, help="Neutron ports per project; -1 = unlimited."),
+    quota_routers: int = typer.Option(10, help="Neutron routers per project; -1 = unlimited."),
+    quota_floatingips: int = typer.Option(50, help="Floating IPs per project; -1 = unlimited."),
+    quota_security_groups: int = typer.Option(
+        10, help="Security groups per project; -1 = unlimited."
+    ),
+    quota_security_group_rules: int = typer.Option(
+        100, help="Security group rules per project; -1 = unlimited."
+    ),
     hosts: int = typer.Option(1, help="Compute hosts (server group policies place on them)."),
+    no_shared_network: bool = typer.Option(
+        False,
+        "--no-shared-network",
+        help="Seed no `shared` network: the demo project then sees one network only.",
+    ),
     no_quota: bool = typer.Option(False, "--no-quota", help="Make every quota unlimited."),
 ) -> None:
     """Serve the cloud on one port laid out like devstack: /identity, /compute, /image."""
@@ -53,6 +69,8 @@ def serve(
     if no_quota:
         quota_instances = quota_cores = quota_ram = -1
         quota_server_groups = quota_server_group_members = -1
+        quota_networks = quota_subnets = quota_ports = quota_routers = -1
+        quota_floatingips = quota_security_groups = quota_security_group_rules = -1
     try:
         _serve(
             SimOptions(
@@ -71,7 +89,15 @@ def serve(
                 quota_ram=quota_ram,
                 quota_server_groups=quota_server_groups,
                 quota_server_group_members=quota_server_group_members,
+                quota_networks=quota_networks,
+                quota_subnets=quota_subnets,
+                quota_ports=quota_ports,
+                quota_routers=quota_routers,
+                quota_floatingips=quota_floatingips,
+                quota_security_groups=quota_security_groups,
+                quota_security_group_rules=quota_security_group_rules,
                 hosts=hosts,
+                shared_network=not no_shared_network,
             )
         )
     except OSError as exc:

@@ -95,6 +95,10 @@ def _error_body(service: str, err: ApiError) -> Any:
         return nova_error_body(err.status, err.message, extra)
     if service == "image":
         return glance_error_body(err.status, err.message)
+    if service == "network":
+        from stackplan.sim.neutron.common import error_body
+
+        return error_body(err)
     return keystone_error_body(err.status, err.message)
 
 

@@ -181,6 +181,7 @@ def _services(base: str, project_id: str, v2: bool) -> list[tuple[str, str, str]
     return [
         ("compute", "nova", compute),
         ("image", "glance", f"{base}/image"),
+        ("network", "neutron", f"{base}/networking"),
         ("identity", "keystone", identity),
     ]
 

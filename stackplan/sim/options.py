@@ -42,7 +42,17 @@ class SimOptions:
     quota_ram: int = 51200
     quota_server_groups: int = 10
     quota_server_group_members: int = 10
+    quota_networks: int = 100  # Neutron's per-project defaults ([QUOTAS] in neutron.conf)
+    quota_subnets: int = 100
+    quota_ports: int = 500
+    quota_routers: int = 10
+    quota_floatingips: int = 50
+    quota_security_groups: int = 10
+    quota_security_group_rules: int = 100
     hosts: int = 1  # compute hosts the scheduler places servers on (server group policies)
+    # devstack's `shared` network: with it the demo project sees two networks, and Nova
+    # refuses a server that names none ("Multiple possible networks found").
+    shared_network: bool = True
     port_security: bool = True
 
 

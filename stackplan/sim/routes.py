@@ -18,6 +18,7 @@ from stackplan.sim import (
     identity_v3,
     image,
     keypairs,
+    neutron,
     quota_sets,
     security_groups,
     server_groups,
@@ -35,7 +36,7 @@ Handler = Callable[[Context, Request], Response]
 class Route:
     methods: frozenset[str]
     template: str
-    service: str  # identity | compute | image | sim: picks the error envelope
+    service: str  # identity | compute | image | network | sim: picks the error envelope
     handler: Handler | None  # None: served by app.py itself (the /_sim routes)
     authenticated: bool = True
     discovery: bool = False  # version documents: no token, no injected faults
@@ -151,6 +152,10 @@ ROUTES: tuple[Route, ...] = (
     _r("PATCH", "/image/v2/images/{image_id}", "image", glance_write.update),
     _r("DELETE", "/image/v2/images/{image_id}", "image", glance_write.delete),
     _r("PUT", "/image/v2/images/{image_id}/file", "image", glance_write.upload),
+    *(
+        _r(methods, template, "network", handler, auth=auth, discovery=discovery)
+        for methods, template, handler, auth, discovery in neutron.ROUTES
+    ),
     _r("GET DELETE", "/_sim/stats", "sim", None, auth=False, discovery=True),
 )
 
@@ -169,7 +174,12 @@ def split_project(path: str) -> tuple[str, str | None]:
 
 def service_of(path: str) -> str:
     head = path.lstrip("/").split("/", 1)[0]
-    return {"identity": "identity", "compute": "compute", "image": "image"}.get(head, "sim")
+    return {
+        "identity": "identity",
+        "compute": "compute",
+        "image": "image",
+        "networking": "network",
+    }.get(head, "sim")
 
 
 def match(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:

@@ -65,7 +65,7 @@ def test_token_issue_and_flavor_list(compat_sim, flags):
 def test_catalog_and_image_list(compat_sim):
     env = _sim_env(compat_sim.url)
     catalog = _json(env, "catalog", "list")
-    assert {c["Type"] for c in catalog} == {"compute", "image", "identity"}
+    assert {c["Type"] for c in catalog} == {"compute", "image", "identity", "network"}
     images = _json(env, "image", "list")
     assert "cirros-0.6.2-x86_64-disk" in {i["Name"] for i in images}
 

@@ -1,0 +1,195 @@
+"""Neutron's tables in the simulator's SQLite file, created (and seeded with devstack's
+topology) the first time a Neutron route or an in-process port function needs them.
+
+`ready(ctx)` must run outside a write transaction (it opens its own); it is cheap after
+the first call for a database. With `--db`, the seed is written once: a restart finds
+the `seeded` marker and leaves the tables as the last run left them.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+from stackplan.sim.db import Database
+from stackplan.sim.options import Context
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS neutron_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS neutron_networks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    project_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    admin_state_up INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    shared INTEGER NOT NULL,
+    external INTEGER NOT NULL,
+    mtu INTEGER NOT NULL,
+    port_security INTEGER NOT NULL,
+    network_type TEXT NOT NULL,
+    physical_network TEXT,
+    segmentation_id INTEGER,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS neutron_subnets (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    project_id TEXT NOT NULL,
+    network_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    ip_version INTEGER NOT NULL,
+    cidr TEXT NOT NULL,
+    gateway_ip TEXT,
+    allocation_pools TEXT NOT NULL,
+    dns_nameservers TEXT NOT NULL,
+    host_routes TEXT NOT NULL,
+    enable_dhcp INTEGER NOT NULL,
+    ipv6_ra_mode TEXT,
+    ipv6_address_mode TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS neutron_ports (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    project_id TEXT NOT NULL,
+    network_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    admin_state_up INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    mac_address TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    device_owner TEXT NOT NULL,
+    port_security INTEGER NOT NULL,
+    address_pairs TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS neutron_ports_network ON neutron_ports (network_id);
+CREATE INDEX IF NOT EXISTS neutron_ports_device ON neutron_ports (device_id);
+CREATE TABLE IF NOT EXISTS neutron_ip_allocations (
+    port_id TEXT NOT NULL,
+    subnet_id TEXT NOT NULL,
+    network_id TEXT NOT NULL,
+    ip_address TEXT NOT NULL,
+    PRIMARY KEY (subnet_id, ip_address)
+);
+CREATE INDEX IF NOT EXISTS neutron_ip_port ON neutron_ip_allocations (port_id);
+CREATE TABLE IF NOT EXISTS neutron_port_groups (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    port_id TEXT NOT NULL,
+    group_id TEXT NOT NULL,
+    UNIQUE (port_id, group_id)
+);
+CREATE TABLE IF NOT EXISTS neutron_routers (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    project_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    admin_state_up INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    gw_port_id TEXT,
+    enable_snat INTEGER NOT NULL DEFAULT 1,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS neutron_router_ports (
+    router_id TEXT NOT NULL,
+    port_id TEXT PRIMARY KEY,
+    port_type TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS neutron_security_groups (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    project_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    stateful INTEGER NOT NULL,
+    is_default INTEGER NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX IF NOT EXISTS neutron_default_group
+    ON neutron_security_groups (project_id) WHERE is_default = 1;
+CREATE TABLE IF NOT EXISTS neutron_security_group_rules (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    project_id TEXT NOT NULL,
+    security_group_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    ethertype TEXT NOT NULL,
+    protocol TEXT,
+    port_range_min INTEGER,
+    port_range_max INTEGER,
+    remote_ip_prefix TEXT,
+    remote_group_id TEXT,
+    description TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS neutron_floatingips (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    project_id TEXT NOT NULL,
+    floating_network_id TEXT NOT NULL,
+    floating_ip_address TEXT NOT NULL,
+    floating_port_id TEXT NOT NULL,
+    fixed_port_id TEXT,
+    fixed_ip_address TEXT,
+    router_id TEXT,
+    status TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS neutron_tags (
+    kind TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (kind, resource_id, tag)
+);
+"""
+
+_lock = threading.Lock()
+_ready: weakref.WeakSet[Database] = weakref.WeakSet()
+
+
+def ready(ctx: Context) -> None:
+    """Create the tables and the seed if this database has not got them yet."""
+    if ctx.db in _ready:
+        return
+    with _lock:
+        if ctx.db in _ready:
+            return
+        from stackplan.sim.neutron import seed
+
+        _ready.add(ctx.db)  # the seed itself uses the in-process port functions
+        try:
+            with ctx.db.write() as conn:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                done = conn.execute("SELECT 1 FROM neutron_meta WHERE key = 'seeded'").fetchone()
+                if done is None:
+                    seed.populate(ctx, conn)
+                    conn.execute("INSERT INTO neutron_meta VALUES ('seeded', '1')")
+        except BaseException:
+            _ready.discard(ctx.db)
+            raise
+
+
+def is_ready(ctx: Context) -> bool:
+    return ctx.db in _ready
