@@ -33,7 +33,7 @@ from stackplan.apply.recorder import StateRecorder
 from stackplan.apply.steps import CREATE, DELETE, LATE, RECORD, UPDATE, Step, build_steps
 from stackplan.clock import now_iso
 from stackplan.errors import CloudError, StackplanError
-from stackplan.kinds.base import GONE, Await, Kind, Marker, Rebuildable, Resumable
+from stackplan.kinds.base import GONE, Await, Kind, Made, Marker, Rebuildable, Resumable
 from stackplan.plan.model import Action, Plan, Reason
 
 # A create that failed without reaching the cloud (checked by its tag) is sent again.
@@ -46,8 +46,12 @@ _VERBS = {  # phase -> (started, done, progress)
     UPDATE: ("Modifying", "Modifications complete", "still modifying"),
     DELETE: ("Destroying", "Destruction complete", "still destroying"),
     RECORD: ("Adopting", "Adopted", "still adopting"),
-    LATE: ("Completing", "Completion complete", "still completing"),
+    LATE: ("Setting {late}", "Set {late}", "still setting {late}"),  # security group rules
 }
+
+
+def _verb(step: Step, which: int) -> str:
+    return _VERBS[step.phase][which].format(late=" and ".join(step.change.late))
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +191,7 @@ class Executor:
 
     def _start(self, walk: _Walk, step: Step) -> None:
         walk.started_at[step] = time.monotonic()
-        self.emit(ChangeStarted(step.address, step.change.action, _VERBS[step.phase][0]))
+        self.emit(ChangeStarted(step.address, step.change.action, _verb(step, 0)))
 
     def _collect(self, walk: _Walk, timeout: float) -> None:
         """Wait up to `timeout` for running operations; handle each one that finished."""
@@ -280,7 +284,7 @@ class Executor:
         elapsed = time.monotonic() - walk.started_at[step]
         record = self.recorder.state.record(step.address)
         rid = record.id if record is not None and step.phase != DELETE else step.change.id
-        self.emit(ChangeDone(step.address, step.change.action, _VERBS[step.phase][1], elapsed, rid))
+        self.emit(ChangeDone(step.address, step.change.action, _verb(step, 1), elapsed, rid))
         if step.address not in walk.done:
             walk.done.append(step.address)
         for successor in walk.graph.successors(step):
@@ -348,10 +352,10 @@ class Executor:
         )
         intent = kind.intent(self.cloud, attrs)
         self.recorder.intent(step, marker, intent)
-        resource_id = self._create_once(kind, step, attrs, marker, intent)
-        self.recorder.created(step, resource_id, attrs)
+        made = self._create_once(kind, step, attrs, marker, intent)
+        self.recorder.created(step, made.id, {**attrs, **made.reported})
         if kind.settles:
-            return Await(resource_id, kind.ready, verb="still creating")
+            return Await(made.id, kind.ready, verb="still creating")
         return None
 
     def _create_once(
@@ -361,7 +365,7 @@ class Executor:
         attrs: Mapping[str, Any],
         marker: Marker,
         intent: Mapping[str, Any],
-    ) -> str:
+    ) -> Made:
         """Create, and retry a failed create only once its tag shows the cloud made nothing.
 
         A 5xx or a lost connection may come after the cloud acted, so the resource is
@@ -387,7 +391,8 @@ class Executor:
                                 f"{step.address}: create answer lost; found {found.id} by its tag"
                             )
                         )
-                        return found.id
+                        reported = {k: found.attrs[k] for k in kind.reported if k in found.attrs}
+                        return Made(found.id, reported)
                     if final:
                         raise
                 why = "nothing carries its tag" if exc.status != 429 else "rate-limited"

@@ -48,6 +48,15 @@ GONE = "GONE"  # the status of a resource the cloud no longer lists (a finished 
 
 
 @dataclass(frozen=True, slots=True)
+class Made:
+    """What a create answered: the new ID, and the `reported` attributes the answer
+    already holds (a port's address), kept in the state without another read."""
+
+    id: str
+    reported: Mapping[str, Any] = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True, slots=True)
 class Await:
     """An operation the cloud finishes later: wait until the resource reaches `until`.
 
@@ -243,6 +252,12 @@ class Kind:
         plain equality."""
         return None
 
+    def items(self, field: str, value: Any) -> list[str] | None:
+        """A set-valued attribute's members as short text for reviewers (a group's rules:
+        `ingress IPv4 tcp 22 from 10.0.0.0/8`), so that a plan lists the members added and
+        removed; None for other attributes."""
+        return None
+
     def usage(self, attrs: Mapping[str, Any]) -> Mapping[str, int]:
         """What one resource with `attrs` counts against the quota, by measure name."""
         return {}
@@ -268,7 +283,7 @@ class Kind:
         namesakes that already exist)."""
         return {}
 
-    def create(self, cloud: Any, attrs: Mapping[str, Any], marker: Marker) -> str:
+    def create(self, cloud: Any, attrs: Mapping[str, Any], marker: Marker) -> Made:
         """Send the create; return the new ID without waiting for it to settle (the
         executor awaits `ready` for kinds that settle)."""
         raise NotImplementedError

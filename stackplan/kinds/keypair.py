@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from stackplan.errors import CloudError
-from stackplan.kinds.base import Await, Effect, Kind, Marker, Named, ObservedResource, Reads
+from stackplan.kinds.base import Await, Effect, Kind, Made, Marker, Named, ObservedResource, Reads
 from stackplan.state.model import CREATE_TOKEN, RecordStatus
 
 if TYPE_CHECKING:
@@ -109,10 +109,10 @@ class KeypairKind(Kind):
                 raise
             return None
 
-    def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> str:
+    def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> Made:
         name, public_key = attrs["name"], attrs["public_key"]
         try:
-            return cloud.compute.import_keypair(name, public_key).name
+            return Made(cloud.compute.import_keypair(name, public_key).name)
         except CloudError as exc:
             if exc.status != 409:
                 raise

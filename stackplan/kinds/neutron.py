@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from stackplan.kinds.base import Kind, Limit, Marker, Named, ObservedResource, Reads
+from stackplan.kinds.base import Kind, Limit, Made, Marker, Named, ObservedResource, Reads
 from stackplan.state.model import CREATE_TOKEN, RecordStatus
 
 if TYPE_CHECKING:
@@ -138,12 +138,13 @@ class NeutronKind(Kind):
 
     # -- changing -----------------------------------------------------------------------
 
-    def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> str:
+    def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> Made:
         tags = [*attrs.get("tags", ()), *marker_tags(marker)]
         made = self._create(cloud, attrs, tags)
         if not set(tags) <= set(made.tags):
             cloud.network.set_tags(self.client_kind, made.id, tags)
-        return made.id
+        seen = self._observe(made, None).attrs
+        return Made(made.id, {k: seen[k] for k in self.reported if k in seen})
 
     def delete(self, cloud: Cloud, resource_id: str) -> None:
         self._delete(cloud, resource_id)

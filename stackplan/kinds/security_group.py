@@ -14,6 +14,7 @@ port: N | "N-M", remote_ip_prefix: CIDR, remote_group: GROUP, ethertype: IPv4|IP
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -114,12 +115,18 @@ class SecurityGroupKind(NeutronKind):
             "tags": sorted(set(entry.value("tags") or ())),
         }
 
-    def _rule(self, entry: Entry, raw: Mapping[str, Any], i: int) -> dict[str, Any]:
+    def _rule(self, entry: Entry, given: Mapping[str, Any], i: int) -> dict[str, Any]:
+        raw = {
+            k: v if k == "remote_group" else entry.value_at(v, "rules", i, k)
+            for k, v in given.items()
+        }
         protocol = raw.get("protocol", "any")
         if isinstance(protocol, str):
             if protocol not in _PROTOCOLS and not protocol.isdigit():
-                entry.problem("rules", f"rule {i}: protocol {protocol!r} is not tcp, udp, icmp, "
-                              "any or a number")  # fmt: skip
+                entry.problem(
+                    "rules",
+                    f"rule {i}: protocol {protocol!r} is not tcp, udp, icmp, any or a number",
+                )
             protocol = _PROTOCOLS.get(protocol, protocol)
         low = high = None
         if "port" in raw:
@@ -144,6 +151,11 @@ class SecurityGroupKind(NeutronKind):
             "remote_ip_prefix": prefix,
             "remote_group_id": remote,
         }
+
+    def items(self, field: str, value: Any) -> list[str] | None:
+        if field != "rules" or not isinstance(value, list):
+            return None
+        return sorted(rule_text(r) for r in value)
 
     def usage(self, attrs: Mapping[str, Any]) -> dict[str, int]:
         return {"security_groups": 1, "security_group_rules": len(attrs.get("rules") or ())}
@@ -185,8 +197,8 @@ class SecurityGroupKind(NeutronKind):
         """Add the rules the spec has and the group lacks; delete those it has and the
         spec does not (one by one: the others are never touched)."""
         (group,) = cloud.network.list_security_groups(id=[group_id]) or (None,)
-        current = {json.dumps(rule_form(_rule_attrs(r)), sort_keys=True): r for r in (
-            group.rules if group else ())}  # fmt: skip
+        rules = group.rules if group else ()
+        current = {json.dumps(rule_form(_rule_attrs(r)), sort_keys=True): r for r in rules}
         want = {json.dumps(rule_form(r), sort_keys=True): r for r in wanted}
         for key in sorted(set(current) - set(want)):
             cloud.network.delete_security_group_rule(current[key].id)
@@ -197,6 +209,25 @@ class SecurityGroupKind(NeutronKind):
 
     def _delete(self, cloud: Cloud, resource_id: str) -> None:
         cloud.network.delete_security_group(resource_id)
+
+
+_SPEC_GROUP = re.compile(r"^\$\{security_group\.([^.}]+)\.id\}$")
+
+
+def rule_text(rule: Mapping[str, Any]) -> str:
+    """`ingress IPv4 tcp 22 from 10.0.0.0/8`, `egress IPv6 any to anywhere`."""
+    words = [str(rule.get("direction")), str(rule.get("ethertype")), rule.get("protocol") or "any"]
+    low, high = rule.get("port_range_min"), rule.get("port_range_max")
+    if low is not None:
+        words.append(str(low) if high in (None, low) else f"{low}-{high}")
+    group = rule.get("remote_group_id")
+    if group:
+        spec = _SPEC_GROUP.match(str(group))
+        remote = f"group {spec.group(1) if spec else group}"
+    else:
+        remote = rule.get("remote_ip_prefix") or "anywhere"
+    words += ["from" if rule.get("direction") == "ingress" else "to", remote]
+    return " ".join(words)
 
 
 def _rule_attrs(rule: SecurityGroupRule) -> dict[str, Any]:

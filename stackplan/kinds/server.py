@@ -28,6 +28,7 @@ from stackplan.kinds.base import (
     Effect,
     Kind,
     Limit,
+    Made,
     Marker,
     Measure,
     ObservedResource,
@@ -311,14 +312,14 @@ class ServerKind(Kind):
 
     # -- changing -----------------------------------------------------------------------
 
-    def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> str:
+    def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> Made:
         from stackplan.cloud import ServerCreate
 
         metadata = dict(attrs.get("metadata") or {})
         metadata.update(
             {MARK_LINEAGE: marker.lineage, MARK_ADDRESS: marker.address, MARK_TOKEN: marker.token}
         )
-        return cloud.compute.create_server(
+        server_id = cloud.compute.create_server(
             ServerCreate(
                 name=attrs["name"],
                 image_id=attrs["image_id"],
@@ -332,6 +333,7 @@ class ServerKind(Kind):
                 server_group_id=attrs.get("server_group_id"),
             )
         )
+        return Made(server_id)
 
     def update(
         self, cloud: Cloud, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]

@@ -18,6 +18,7 @@ from stackplan.kinds.base import (
     Effect,
     Kind,
     Limit,
+    Made,
     Marker,
     Measure,
     Named,
@@ -108,11 +109,11 @@ class ServerGroupKind(Kind):
         namesakes = [g.id for g in cloud.compute.list_server_groups() if g.name == attrs["name"]]
         return {"name": attrs["name"], _NAMESAKES: sorted(namesakes)}
 
-    def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> str:
+    def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> Made:
         group = cloud.compute.create_server_group(
             attrs["name"], attrs["policy"], dict(attrs.get("rules") or {})
         )
-        return group.id
+        return Made(group.id)
 
     def find_created(
         self, cloud: Cloud, marker: Marker, intent: Mapping[str, Any], attrs: Mapping[str, Any]

@@ -268,6 +268,8 @@ def refresh_state(run: RunOptions) -> RefreshResult:
         if new != state:
             new = new.next_serial()
             store.write(new)
+        # An output reads what the cloud reported (a port's address): evaluated again.
+        new = _with_outputs(store, new, load(run.spec)) or new
     return RefreshResult(new, tuple(updated), tuple(gone), tuple(tainted))
 
 

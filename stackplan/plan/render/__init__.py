@@ -74,8 +74,7 @@ def attribute_lines(change: Change) -> list[AttrLine]:
     return [
         AttrLine(
             _label(kind, k),
-            value_text(kind, k, before),
-            value_text(kind, k, after),
+            *_sides(kind, k, before, after),
             forces=forcing if k in change.replace_paths else "",
             drift=k in change.drift,
         )
@@ -83,14 +82,40 @@ def attribute_lines(change: Change) -> list[AttrLine]:
     ]
 
 
+def _sides(
+    kind: Kind, key: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> tuple[str, str]:
+    """Before and after of a changed attribute; of a set, only the members that go and
+    those that come (with how many stay)."""
+    old = kind.items(key, (before or {}).get(key))
+    new = kind.items(key, (after or {}).get(key))
+    if old is None or new is None:
+        return value_text(kind, key, before), value_text(kind, key, after)
+    gone = [m for m in old if m not in new]
+    come = [m for m in new if m not in old]
+    kept = len(old) - len(gone)
+    stay = f" ({kept} unchanged)" if kept else ""
+    return _members(gone, "removed"), _members(come, "added") + stay
+
+
+def _members(members: list[str], verb: str) -> str:
+    if not members:
+        return f"none {verb}"
+    return f"{verb} " + json.dumps(members, ensure_ascii=False, separators=(", ", ": "))
+
+
 def value_text(kind: Kind, key: str, attrs: Mapping[str, Any] | None) -> str:
     """How one attribute's value reads: JSON, a name beside its ID, or (known after apply)."""
     attrs = attrs or {}
     value = attrs.get(key)
-    if isinstance(value, Mapping) and has_references(value):
-        # A map with some values known: show those, and which wait for apply.
-        waiting = {k: _WAITING if has_references(v) else v for k, v in value.items()}
-        text = json.dumps(waiting, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+    members = kind.items(key, value)
+    if members is not None:
+        return json.dumps(members, ensure_ascii=False, separators=(", ", ": "))
+    if isinstance(value, Mapping | list) and has_references(value):
+        # A map or list with some values known: show those, and which wait for apply.
+        text = json.dumps(
+            _waiting(value), sort_keys=True, ensure_ascii=False, separators=(", ", ": ")
+        )
         return text.replace(json.dumps(_WAITING), KNOWN_AFTER_APPLY)
     if has_references(value):
         return KNOWN_AFTER_APPLY
@@ -101,6 +126,15 @@ def value_text(kind: Kind, key: str, attrs: Mapping[str, Any] | None) -> str:
 
 
 _WAITING = "\x00known after apply\x00"  # a placeholder no spec value can hold
+
+
+def _waiting(value: Any) -> Any:
+    """`value` with each part that waits for apply replaced by the placeholder."""
+    if isinstance(value, Mapping):
+        return {k: _waiting(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_waiting(v) for v in value]
+    return _WAITING if has_references(value) else value
 
 
 def _label(kind: Kind, key: str) -> str:

@@ -190,3 +190,17 @@ def test_server_groups_compare_as_a_set() -> None:
     fewer = server(nic, ["sg-a"])
     change = plan_one("server", fewer, wanted, seen)
     assert change.action is Action.UPDATE and change.changed_paths == ("security_groups",)
+
+
+def test_a_rule_change_shows_the_rules_that_go_and_come() -> None:
+    from stackplan.plan.render import attribute_lines
+
+    ssh, web = rule(), rule(port_range_min=443, port_range_max=443, remote_group_id="sg-lb")
+    change = plan_one("security_group", group([ssh, web]), group([ssh]), group([ssh]))
+    (line,) = attribute_lines(change)
+    assert line.before == "none removed"
+    assert line.after == 'added ["ingress IPv4 tcp 443 from group sg-lb"] (1 unchanged)'
+    own = rule(remote_group_id="${security_group.web.id}", port_range_min=80, port_range_max=90)
+    assert KINDS["security_group"].items("rules", [own]) == [
+        "ingress IPv4 tcp 80-90 from group web"
+    ]
