@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the embedded cloud: start it, plan and apply examples/web, print the
-# outputs, show that a second plan has nothing to do, destroy it all, and stop the cloud.
+# The main job on the embedded cloud: start it, then for examples/web and examples/three-tier
+# plan and apply, print the outputs, show that a second plan has nothing to do, destroy it
+# all; stop the cloud.
 # Run by `make demo`; needs `stackplan` on PATH (the Makefile puts .venv/bin there).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,5 +31,18 @@ stackplan output --state "$state"
 echo "== stackplan plan --detailed-exitcode (the cloud now matches the spec)"
 stackplan plan --state "$state" --detailed-exitcode
 echo "== stackplan destroy --auto-approve"
+stackplan destroy --auto-approve --state "$state"
+
+cd "$here/three-tier"
+state="$work/three-tier.json"
+echo "== three tiers: stackplan plan"
+stackplan plan --state "$state"
+echo "== three tiers: stackplan apply --auto-approve"
+stackplan apply --auto-approve --state "$state"
+echo "== three tiers: stackplan output"
+stackplan output --state "$state"
+echo "== three tiers: stackplan plan --detailed-exitcode (the cloud now matches the spec)"
+stackplan plan --state "$state" --detailed-exitcode
+echo "== three tiers: stackplan destroy --auto-approve"
 stackplan destroy --auto-approve --state "$state"
 echo "== Done; stopping the embedded cloud."

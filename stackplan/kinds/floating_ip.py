@@ -120,11 +120,7 @@ class FloatingIpKind(NeutronKind):
         filters.pop("name", None)  # they have none
         return cloud.network.list_floating_ips(**filters)
 
-    def _alike(self, cloud: Cloud, attrs: Mapping[str, Any]) -> Sequence[FloatingIp]:
-        network = attrs.get("floating_network_id")
-        return cloud.network.list_floating_ips(floating_network_id=network)
-
-    def _alike_key(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    def _alike_filters(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         return {"floating_network_id": attrs.get("floating_network_id")}
 
     def _observe(self, item: FloatingIp, reads: Reads | None) -> ObservedResource:

@@ -60,9 +60,12 @@ class NeutronKind(Kind):
     def _delete(self, cloud: Cloud, resource_id: str) -> None:
         raise NotImplementedError
 
+    def _alike_filters(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        """What a create with `attrs` could be mistaken for, as list filters: its name."""
+        return {"name": attrs.get("name")}
+
     def _alike(self, cloud: Cloud, attrs: Mapping[str, Any]) -> Sequence[Any]:
-        """The resources a create with `attrs` could be mistaken for: those of its name."""
-        return self._list(cloud, name=attrs.get("name"))
+        return self._list(cloud, **self._alike_filters(attrs))
 
     def all_visible(self, reads: Reads) -> Sequence[Any]:
         """Every resource of this kind the project sees, listed once per run."""
@@ -87,27 +90,27 @@ class NeutronKind(Kind):
     def read_many(
         self, reads: Reads, records: Sequence[ResourceRecord], lineage: str
     ) -> list[ObservedResource]:
-        """This lineage's tagged resources in one list, and the records' others (imported,
-        or a create that died before its tags) in a second one when there are any."""
-        cloud = reads.cloud
-        tagged = list(self._list(cloud, tags=LINEAGE + lineage))
+        """This lineage's tagged resources, the records' others (imported, or a create that
+        died before its tags) and what a pending create may have made: all from the one
+        list of the kind the run makes (names are looked up in it too)."""
+        listed = list(self.all_visible(reads))
+        wanted = {r.id for r in records if r.id}
+        tagged = [i for i in listed if LINEAGE + lineage in i.tags or i.id in wanted]
         have = {item.id for item in tagged}
-        missing = sorted({r.id for r in records if r.id and r.id not in have})
-        pending = [r for r in records if r.status is RecordStatus.PENDING_CREATE]
-        others: list[Any] = []
-        if missing:
-            others = list(self._list(cloud, id=missing))
         claimed: dict[str, Marker] = {}
-        if pending:
-            namesakes = [
-                i for r in pending for i in self._alike(cloud, r.attributes) if i.id not in have
+        others: list[Any] = []
+        for record in (r for r in records if r.status is RecordStatus.PENDING_CREATE):
+            filters = self._alike_filters(record.attributes)
+            alike = [
+                i
+                for i in listed
+                if i.id not in have and all(getattr(i, k, None) == v for k, v in filters.items())
             ]
-            for record in pending:
-                found = _created(namesakes, record.attributes, set(claimed))
-                if found is not None:
-                    token = str(record.attributes.get(CREATE_TOKEN, ""))
-                    claimed[found.id] = Marker(lineage, str(record.address), token)
-                    others.append(found)
+            found = _created(alike, record.attributes, set(claimed), filters)
+            if found is not None:
+                token = str(record.attributes.get(CREATE_TOKEN, ""))
+                claimed[found.id] = Marker(lineage, str(record.address), token)
+                others.append(found)
         seen: dict[str, ObservedResource] = {}
         for item in [*tagged, *others]:
             observed = self._observe(item, reads)
@@ -118,18 +121,15 @@ class NeutronKind(Kind):
 
     def intent(self, cloud: Cloud, attrs: Mapping[str, Any]) -> dict[str, Any]:
         namesakes = [i.id for i in self._alike(cloud, attrs)]
-        return {**self._alike_key(attrs), NAMESAKES: sorted(namesakes)}
-
-    def _alike_key(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
-        """What the intent notes to list the alike again (`_alike` reads it back)."""
-        return {"name": attrs.get("name")}
+        return {**self._alike_filters(attrs), NAMESAKES: sorted(namesakes)}
 
     def find_created(
         self, cloud: Cloud, marker: Marker, intent: Mapping[str, Any], attrs: Mapping[str, Any]
     ) -> ObservedResource | None:
         items = list(self._alike(cloud, attrs))
         by_token = [i for i in items if TOKEN + marker.token in i.tags]
-        found = by_token[0] if by_token else _created(items, intent, set())
+        keys = self._alike_filters(attrs)
+        found = by_token[0] if by_token else _created(items, intent, set(), keys)
         if found is None:
             return None
         if not by_token:  # made, never tagged: tag it now so the next plan knows it
@@ -166,16 +166,18 @@ def changed(before: Mapping[str, Any], after: Mapping[str, Any], keys: Iterable[
     return {k: after.get(k) for k in keys if k in after and after.get(k) != before.get(k)}
 
 
-def _created(items: Sequence[Any], intent: Mapping[str, Any], taken: set[str]) -> Any:
-    """The resource a recorded create made: of its name, not there before, not tagged as
-    another's. One only: two such are too many to choose from."""
+def _created(
+    items: Sequence[Any], intent: Mapping[str, Any], taken: set[str], keys: Iterable[str]
+) -> Any:
+    """The resource a recorded create made: alike (`keys` of the intent: its name), not
+    there before, not tagged as another's. One only: two such are too many to choose from."""
     if NAMESAKES not in intent:
         return None
     before = set(intent.get(NAMESAKES) or ()) | taken
     new = [
         i
         for i in items
-        if getattr(i, "name", None) == intent.get("name")
+        if all(getattr(i, k, None) == intent.get(k) for k in keys)
         and i.id not in before
         and marker_of(i.tags) is None
     ]
