@@ -113,6 +113,8 @@ class PortKind(NeutronKind):
     def same(self, field: str, wanted: Any, actual: Any) -> bool | None:
         if field == "fixed_ips" and wanted is not None:
             return fixed_ips_match(wanted, actual or [])
+        if field == "security_group_ids" and wanted is not None:
+            return sorted(set(wanted)) == sorted(set(actual or ()))
         if field == "allowed_address_pairs":
             # A pair asked without a MAC gets the port's: the address is what is compared.
             return sorted(p["ip_address"] for p in wanted or ()) == sorted(

@@ -71,6 +71,11 @@ class RouterKind(NeutronKind):
             "tags": sorted(set(entry.value("tags") or ())),
         }
 
+    def same(self, field: str, wanted: Any, actual: Any) -> bool | None:
+        if field == "interfaces":  # a set: Neutron keeps no order among them
+            return sorted(wanted or ()) == sorted(actual or ())
+        return None
+
     def usage(self, attrs: Mapping[str, Any]) -> dict[str, int]:
         return {"routers": 1}
 

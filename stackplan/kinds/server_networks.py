@@ -64,6 +64,14 @@ def expand(entry: Entry) -> Any:
             network = entry.ref("network", item["network"], "networks", i, "network")
             fixed = entry.value_at(item.get("fixed_ip"), "networks", i, "fixed_ip")
             nics.append({"network_id": network, "fixed_ip": fixed})
+    lifecycle = entry.raw.get("lifecycle") or {}
+    if lifecycle.get("create_before_destroy") and any("port_id" in n for n in nics):
+        entry.problem(
+            "networks",
+            "a port is on one server at a time: a server on a {port:} entry cannot be "
+            "replaced create-before-destroy (the new one would need the port the old one "
+            "holds); drop create_before_destroy, or use a {network:} entry",
+        )
     if entry.has("security_groups") and any("port_id" in n for n in nics):
         entry.problem(
             "security_groups",

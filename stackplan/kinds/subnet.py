@@ -6,6 +6,7 @@ description, gateway, DHCP, DNS servers, allocation pools and host routes change
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -39,6 +40,10 @@ _ROUTE = {
     "additionalProperties": False,
     "properties": {"destination": {"type": "string"}, "nexthop": {"type": "string"}},
 }
+
+
+def _ordered(items: Any) -> list[str]:
+    return sorted(json.dumps(dict(i), sort_keys=True) for i in items)
 
 
 class SubnetKind(NeutronKind):
@@ -102,6 +107,12 @@ class SubnetKind(NeutronKind):
             "host_routes": list(entry.value("host_routes") or ()),
             "tags": sorted(set(entry.value("tags") or ())),
         }
+
+    def same(self, field: str, wanted: Any, actual: Any) -> bool | None:
+        if field in ("allocation_pools", "host_routes") and wanted is not None:
+            # Sets to Neutron, which answers them in its own order.
+            return _ordered(wanted) == _ordered(actual or [])
+        return None
 
     def usage(self, attrs: Mapping[str, Any]) -> dict[str, int]:
         return {"subnets": 1}

@@ -165,3 +165,12 @@ def test_bad_network_entries_are_refused_by_the_schema(load, networks, words) ->
     with pytest.raises(SpecError) as err:
         load(f"servers:\n  s: {{image: i, flavor: f, networks: {networks}}}\n")
     assert words in str(err.value), str(err.value)
+
+
+def test_a_server_on_a_port_cannot_be_replaced_create_before_destroy(load) -> None:
+    with pytest.raises(SpecError) as err:
+        load(
+            "ports:\n  p: {network: private}\nservers:\n  s:\n    image: i\n    flavor: f\n"
+            "    networks: [{port: p}]\n    lifecycle: {create_before_destroy: true}\n"
+        )
+    assert "servers.s.networks" in str(err.value) and "one server at a time" in str(err.value)
