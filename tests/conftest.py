@@ -7,6 +7,7 @@
 - `make_sim`     factory for a private simulator with other knobs, stopped at teardown.
 - `sim_process`  factory for a simulator in a subprocess (`stackplan sim serve`), for
                  restart and kill tests.
+- `postgres`     a private PostgreSQL server for the session (the state backend's tests).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 
 from stackplan.cli.sim import env_lines
 from stackplan.sim.app import SimHandle, SimOptions, start
-from tests.helpers import stackplan_command
+from tests.helpers import PostgresServer, stackplan_command
 
 # Fast lifecycle for tests; quotas off so many tests can share one session cloud.
 _TEST_DEFAULTS: dict[str, Any] = {
@@ -145,3 +146,12 @@ def sim_process() -> Iterator[Callable[..., SimProcess]]:
     yield factory
     for proc in procs:
         proc.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (initdb in a temporary folder, a free loopback port): the
+    role `stackplan` with its password in `.env` (PGPASSWORD), `.url` without it."""
+    server = PostgresServer().start()
+    yield server
+    server.stop()

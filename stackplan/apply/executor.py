@@ -32,7 +32,7 @@ from stackplan.apply.events import (
 from stackplan.apply.recorder import StateRecorder
 from stackplan.apply.steps import CREATE, DELETE, LATE, RECORD, UPDATE, Step, build_steps
 from stackplan.clock import now_iso
-from stackplan.errors import CloudError, StackplanError
+from stackplan.errors import CloudError, StackplanError, StateError
 from stackplan.kinds.base import GONE, Await, Kind, Made, Marker, Rebuildable, Resumable
 from stackplan.plan.model import Action, Plan, Reason
 
@@ -78,10 +78,11 @@ class ApplyResult:
     interrupted: bool
     settling: tuple[Address, ...] = ()
     not_started: tuple[Address, ...] = ()
+    stopped: str = ""  # why the apply stopped starting operations (the state is unwritable)
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.skipped and not self.interrupted
+        return not self.failed and not self.skipped and not self.interrupted and not self.stopped
 
 
 @dataclass
@@ -132,6 +133,7 @@ class Executor:
         self.width = max(1, options.parallelism)
         self._calm_since = time.monotonic()
         self._since = now_iso(minus_seconds=options.clock_margin)
+        self._stopped = ""  # set when the state cannot be written: start nothing more
 
     def run(self) -> ApplyResult:
         graph = build_steps(self.plan)
@@ -140,7 +142,7 @@ class Executor:
         next_poll = time.monotonic() + self.options.poll_interval
         with ThreadPoolExecutor(max_workers=max(1, self.options.parallelism)) as pool:
             while walk.ready or walk.running or walk.waiting:
-                if self.cancel.is_set():
+                if self.cancel.is_set() or self._stopped:
                     self._drain(walk)
                     break
                 self._adapt_width()
@@ -163,6 +165,7 @@ class Executor:
             interrupted=self.cancel.is_set(),
             settling=settling,
             not_started=tuple(never),
+            stopped=self._stopped,
         )
 
     # -- scheduling ---------------------------------------------------------------------
@@ -208,6 +211,13 @@ class Executor:
             step = walk.running.pop(future)
             try:
                 awaiting = future.result()
+            except StateError as exc:
+                # The state could not be written (the database went away): what is in
+                # flight finishes, nothing new starts; the cloud keeps the markers, so the
+                # next run adopts what this one made but could not record.
+                self._stopped = self._stopped or exc.render()
+                self._fail(walk, step, exc.render())
+                continue
             except StackplanError as exc:
                 self._fail(walk, step, exc.render())
                 continue
@@ -294,7 +304,10 @@ class Executor:
         walk.ready.sort(key=_order)
 
     def _fail(self, walk: _Walk, step: Step, message: str, resource_id: str | None = None) -> None:
-        self.recorder.step_failed(step, resource_id, message)
+        try:
+            self.recorder.step_failed(step, resource_id, message)
+        except StateError as exc:
+            self._stopped = self._stopped or exc.render()
         self.emit(ChangeFailed(step.address, step.change.action, message))
         walk.failed.append((step.address, message))
         for later in nx.descendants(walk.graph, step):
@@ -307,7 +320,8 @@ class Executor:
 
     def _drain(self, walk: _Walk) -> None:
         """After an interrupt: let operations already sent finish, start nothing new."""
-        self.emit(Notice("Interrupt received: waiting for operations in flight, starting none."))
+        why = "The state cannot be written" if self._stopped else "Interrupt received"
+        self.emit(Notice(f"{why}: waiting for operations in flight, starting none."))
         while walk.running:
             self._collect(walk, 0.5)
         # Waits need no finishing: the state already holds the ID of everything created.
@@ -344,7 +358,7 @@ class Executor:
         return self._create(kind, step)
 
     def _create(self, kind: Kind, step: Step) -> Await | None:
-        marker = Marker(self.plan.lineage, str(step.address), uuid.uuid4().hex)
+        marker = Marker(self.plan.lineage, str(step.address), uuid.uuid4().hex, self.plan.stack)
         late = set(step.change.late)
         # What is set late may still name what does not exist yet: it is left out here.
         attrs = self.recorder.filled(

@@ -123,6 +123,7 @@ def plan(
     destroy: options.Destroy = False,
     cloud: options.CloudName = None,
     lock_timeout: options.LockTimeout = 0.0,
+    allow_duplicate: options.AllowDuplicate = False,
 ) -> None:
     """Show what apply would change, without changing anything."""
     from stackplan import workflow
@@ -133,7 +134,8 @@ def plan(
     run = options.run_options(
         spec, command="plan", state=state, cloud=cloud, lock_timeout=lock_timeout
     )
-    result = workflow.plan(run, options.plan_options(target, replace, destroy, no_refresh))
+    made = options.plan_options(target, replace, destroy, no_refresh, allow_duplicate)
+    result = workflow.plan(run, made)
     typer.echo(output.render_plan(result.plan, fmt))
     if (refused := workflow.refusal(result.plan)) is not None:
         raise refused  # shown above, and not saved: apply would refuse it
@@ -159,6 +161,7 @@ def apply(
     destroy: options.Destroy = False,
     cloud: options.CloudName = None,
     lock_timeout: options.LockTimeout = 0.0,
+    allow_duplicate: options.AllowDuplicate = False,
 ) -> None:
     """Make the cloud match the spec (or carry out a saved plan)."""
     _apply(
@@ -167,7 +170,7 @@ def apply(
         state,
         cloud,
         lock_timeout,
-        options.plan_options(target, replace, destroy, no_refresh),
+        options.plan_options(target, replace, destroy, no_refresh, allow_duplicate),
         auto_approve,
         parallelism,
         "apply",

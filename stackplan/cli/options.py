@@ -69,6 +69,13 @@ NoRefresh = Annotated[
     bool, typer.Option("--no-refresh", help="Trust the state; do not read the cloud's resources.")
 ]
 Destroy = Annotated[bool, typer.Option("--destroy", help="Plan to destroy everything managed.")]
+AllowDuplicate = Annotated[
+    bool,
+    typer.Option(
+        "--allow-duplicate-stack",
+        help="Plan even though the state is missing and the cloud holds this stack's resources.",
+    ),
+]
 Parallelism = Annotated[
     int, typer.Option("--parallelism", min=1, help="Concurrent API operations during apply.")
 ]
@@ -105,7 +112,11 @@ def run_options(
 
 
 def plan_options(
-    targets: list[str] | None, replaces: list[str] | None, destroy: bool, no_refresh: bool
+    targets: list[str] | None,
+    replaces: list[str] | None,
+    destroy: bool,
+    no_refresh: bool,
+    allow_duplicate: bool = False,
 ):  # -> PlanOptions
     from stackplan.kinds.registry import parse_address
     from stackplan.workflow import PlanOptions
@@ -115,4 +126,5 @@ def plan_options(
         replace=tuple(parse_address(r) for r in replaces or ()),
         destroy=destroy,
         refresh=not no_refresh,
+        allow_duplicate_stack=allow_duplicate,
     )

@@ -1,4 +1,5 @@
-"""`stackplan state list | show | rm | mv | pull | push | unlock`: work on the state itself."""
+"""`stackplan state list | show | rm | mv | pull | push | unlock | migrate`: work on the
+state itself, wherever its backend keeps it."""
 
 from __future__ import annotations
 
@@ -21,12 +22,26 @@ def _run(file: Path, state: Path | None, command: str, lock_timeout: float = 0.0
 
 
 @state_app.command("list")
-def list_(file: options.SpecFile = DEFAULT_SPEC, state: options.StatePath = None) -> None:
-    """List the addresses in the state, with their IDs."""
+def list_(
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    versions: bool = typer.Option(
+        False, "--versions", help="List the kept versions of the state instead."
+    ),
+) -> None:
+    """List the addresses in the state, with their IDs (or the state's kept versions)."""
     from stackplan import workflow
     from stackplan.plan.render.reports import record_line
 
-    for record in workflow.state_list(_run(file, state, "state list")):
+    run = _run(file, state, "state list")
+    if versions:
+        for version in workflow.state_versions(run):
+            typer.echo(
+                f"serial {version.serial}  {version.written_at}  "
+                f"{version.resources} resources  lineage {version.lineage}"
+            )
+        return
+    for record in workflow.state_list(run):
         typer.echo(record_line(record))
 
 
@@ -86,12 +101,40 @@ def mv(
 
 
 @state_app.command()
-def pull(file: options.SpecFile = DEFAULT_SPEC, state: options.StatePath = None) -> None:
-    """Print the state file."""
+def pull(
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    serial: int | None = typer.Option(
+        None, "--serial", help="A kept version (see `state list --versions`)."
+    ),
+) -> None:
+    """Print the state (as a state file)."""
     from stackplan import workflow
     from stackplan.state.file import dump_state
 
-    typer.echo(dump_state(workflow.state_pull(_run(file, state, "state pull"))), nl=False)
+    pulled = workflow.state_pull(_run(file, state, "state pull"), serial)
+    typer.echo(dump_state(pulled), nl=False)
+
+
+@state_app.command()
+def migrate(
+    to: str = typer.Option(
+        ..., "--to", help="A state file path or postgresql://USER@HOST:PORT/DB[?schema=S]."
+    ),
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    lock_timeout: options.LockTimeout = 0.0,
+) -> None:
+    """Copy the state to another backend, lineage and serial kept; then point the spec's
+    `backend:` (or STACKPLAN_BACKEND) at it."""
+    from stackplan import workflow
+
+    moved, where = workflow.state_migrate(_run(file, state, "state migrate", lock_timeout), to)
+    typer.echo(
+        f"Migrated stack {moved.stack!r} (serial {moved.serial}, lineage {moved.lineage}) "
+        f"to {where}. Point the spec's backend (or STACKPLAN_BACKEND) at it; the old copy "
+        "is left as it was."
+    )
 
 
 @state_app.command()

@@ -42,6 +42,7 @@ class Marker:
     lineage: str
     address: str
     token: str  # unique per create attempt
+    stack: str = ""  # the stack's name: a fresh clone without the state still sees it
 
 
 GONE = "GONE"  # the status of a resource the cloud no longer lists (a finished delete)
@@ -309,6 +310,12 @@ class Kind:
         """The resource a possibly-lost create made (by its marker, or for a kind without
         one, by what `intent` noted), or None."""
         return None
+
+    def of_stack(self, reads: Reads, stack: str) -> list[ObservedResource]:
+        """The resources whose marker names `stack`, of any lineage (from the listings the
+        run makes anyway): what a run without the state would duplicate. Empty for a kind
+        without a marker."""
+        return []
 
 
 @runtime_checkable

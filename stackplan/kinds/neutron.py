@@ -21,17 +21,20 @@ if TYPE_CHECKING:
     from stackplan.state.model import ResourceRecord
 
 LINEAGE, ADDRESS, TOKEN = "stackplan:lineage=", "stackplan:address=", "stackplan:token="
+STACK = "stackplan:stack="
 NAMESAKES = "namesakes"  # intent: IDs of the resources of that name before the create
 
 
 def marker_tags(marker: Marker) -> list[str]:
-    return [LINEAGE + marker.lineage, ADDRESS + marker.address, TOKEN + marker.token]
+    tags = [LINEAGE + marker.lineage, ADDRESS + marker.address, TOKEN + marker.token]
+    # Neutron tags are at most 255 characters: a stack name is (the spec's pattern).
+    return [*tags, STACK + marker.stack] if marker.stack else tags
 
 
 def marker_of(tags: Iterable[str]) -> Marker | None:
     found = {t.split("=", 1)[0] + "=": t.split("=", 1)[1] for t in tags if "=" in t}
     if LINEAGE in found and ADDRESS in found:
-        return Marker(found[LINEAGE], found[ADDRESS], found.get(TOKEN, ""))
+        return Marker(found[LINEAGE], found[ADDRESS], found.get(TOKEN, ""), found.get(STACK, ""))
     return None
 
 
@@ -118,6 +121,9 @@ class NeutronKind(Kind):
                 observed = _with_marker(observed, claimed[item.id])
             seen[item.id] = observed
         return list(seen.values())
+
+    def of_stack(self, reads: Reads, stack: str) -> list[ObservedResource]:
+        return [self._observe(i, reads) for i in self.all_visible(reads) if STACK + stack in i.tags]
 
     def intent(self, cloud: Cloud, attrs: Mapping[str, Any]) -> dict[str, Any]:
         namesakes = [i.id for i in self._alike(cloud, attrs)]

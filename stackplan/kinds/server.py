@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 
 # Server metadata stackplan writes so that a create whose answer was lost is found again.
 MARK_LINEAGE, MARK_ADDRESS, MARK_TOKEN = "stackplan:lineage", "stackplan:address", "stackplan:token"
-_MARKS = (MARK_LINEAGE, MARK_ADDRESS, MARK_TOKEN)
+MARK_STACK = "stackplan:stack"
+_MARKS = (MARK_LINEAGE, MARK_ADDRESS, MARK_TOKEN, MARK_STACK)
 NOVA_USER_DATA_LIMIT = 65535  # bytes, once base64-encoded (Nova's API limit)
 _READY = frozenset({"ACTIVE"})
 # Statuses of a server whose earlier action still runs, and those it settles in.
@@ -294,6 +295,14 @@ class ServerKind(Kind):
                 found.append(observed)
         return found
 
+    def of_stack(self, reads: Reads, stack: str) -> list[ObservedResource]:
+        servers = reads.get("compute.servers", lambda: reads.cloud.compute.list_servers())
+        return [
+            _observed(s)
+            for s in servers
+            if s.metadata.get(MARK_STACK) == stack and s.status != "DELETED"
+        ]
+
     def poll(self, cloud: Cloud, ids: Collection[str], since: str) -> dict[str, ObservedResource]:
         wanted = set(ids)
         return {
@@ -319,6 +328,8 @@ class ServerKind(Kind):
         metadata.update(
             {MARK_LINEAGE: marker.lineage, MARK_ADDRESS: marker.address, MARK_TOKEN: marker.token}
         )
+        if marker.stack:
+            metadata[MARK_STACK] = marker.stack
         server_id = cloud.compute.create_server(
             ServerCreate(
                 name=attrs["name"],
@@ -471,7 +482,12 @@ def _observed(server: ServerInfo, ports: Sequence[Any] | None = None) -> Observe
     marker = None
     meta = dict(server.metadata)
     if MARK_LINEAGE in meta and MARK_ADDRESS in meta:
-        marker = Marker(meta[MARK_LINEAGE], meta[MARK_ADDRESS], meta.get(MARK_TOKEN, ""))
+        marker = Marker(
+            meta[MARK_LINEAGE],
+            meta[MARK_ADDRESS],
+            meta.get(MARK_TOKEN, ""),
+            meta.get(MARK_STACK, ""),
+        )
     for key in _MARKS:
         meta.pop(key, None)
     attrs: dict[str, Any] = {

@@ -102,6 +102,7 @@ def expand(
         variables=variables.values,
         sensitive_texts=texts,
         sensitive_outputs=tuple(sorted(paths_holding(outputs, texts))),
+        backend=frozen_map(doc.data.get("backend") or {}, deep=True),
     )
     if not problems:
         problems = _cycle_problems(doc, desired, kinds)

@@ -61,6 +61,7 @@ class Desired:
     variables: Mapping[str, Any] = field(default_factory=frozen_map)
     sensitive_texts: tuple[str, ...] = ()  # what the sensitive variables' values read as
     sensitive_outputs: tuple[str, ...] = ()  # outputs built from a sensitive value
+    backend: Mapping[str, Any] = field(default_factory=frozen_map)  # the spec's `backend:`
 
     def by_address(self) -> dict[Address, DesiredResource]:
         return {r.address: r for r in self.resources}

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-_TOP = ("stack", "variables")
+_TOP = ("stack", "backend", "variables")
 
 
 class SchemaKind(Protocol):
@@ -41,6 +41,41 @@ _BASE_PROPERTIES: dict[str, Any] = {
         "type": "string",
         "pattern": "^[A-Za-z0-9_.-]+$",
         "x-messages": {"pattern": "a stack name may only hold letters, digits, '_', '-' and '.'"},
+    },
+    "backend": {
+        "description": "Where the stack's state is kept (default: a local file beside the "
+        "spec). STACKPLAN_BACKEND overrides it; --state PATH overrides both.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "postgresql": {
+                "type": "object",
+                "required": ["url"],
+                "additionalProperties": False,
+                "properties": {
+                    "url": {
+                        "type": "string",
+                        "pattern": "^postgres(ql)?://([^@/:]*@)?[^@]*$",
+                        "x-messages": {
+                            "pattern": "must be postgresql://USER@HOST:PORT/DATABASE with no "
+                            "password (libpq reads PGPASSWORD or ~/.pgpass)"
+                        },
+                    },
+                    "schema": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                },
+            },
+            "local": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"path": {"type": "string", "minLength": 1}},
+            },
+        },
+        "minProperties": 1,
+        "maxProperties": 1,
+        "x-messages": {
+            "minProperties": "name one backend: postgresql or local",
+            "maxProperties": "name one backend: postgresql or local",
+        },
     },
     "variables": {
         "description": "NAME -> default value. null declares a variable with no default (it "

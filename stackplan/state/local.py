@@ -6,6 +6,7 @@ directory) and never overwrites a corrupt or foreign file. Locking is in `lock.p
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from stackplan.atomic import write_atomic
@@ -13,9 +14,10 @@ from stackplan.errors import ForeignStateError, StaleWriteError, StateError
 from stackplan.state.file import dump_state, parse_state
 from stackplan.state.lock import FileLock
 from stackplan.state.model import State
-from stackplan.state.store import LockInfo, Notify
+from stackplan.state.store import LockInfo, Notify, Version
 
 FILE_MODE = 0o600
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class LocalStateStore:
@@ -71,6 +73,25 @@ class LocalStateStore:
                 where=str(self.path),
                 hint="the previous state is left as it was",
             ) from exc
+
+    def versions(self) -> list[Version]:
+        """The file's state and the backup's, newest first."""
+        found = []
+        for path in (self.path, self.backup_path):
+            data = self._read_bytes(path)
+            if data is None:
+                continue
+            state = self._parse(data, path)
+            when = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime(ISO_SECONDS)
+            found.append(Version(state.serial, state.lineage, when, len(state.records)))
+        return found
+
+    def read_version(self, serial: int) -> State | None:
+        for path in (self.path, self.backup_path):
+            data = self._read_bytes(path)
+            if data is not None and (state := self._parse(data, path)).serial == serial:
+                return state
+        return None
 
     def lock(self, info: LockInfo, timeout: float = 0.0, notify: Notify | None = None) -> str:
         return self._lock.lock(info, timeout=timeout, notify=notify)

@@ -106,6 +106,16 @@ class Locker(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One kept version of a stack's state (`state list --versions`)."""
+
+    serial: int
+    lineage: str
+    written_at: str  # ISO 8601 UTC
+    resources: int
+
+
 @runtime_checkable
 class StateStore(Locker, Protocol):
     """Reads and writes whole snapshots of one stack's state, and locks them.
@@ -121,6 +131,15 @@ class StateStore(Locker, Protocol):
     def write(self, state: State) -> None: ...
 
     def describe(self) -> str: ...
+
+    def versions(self) -> list[Version]:
+        """The versions kept (the current one first): a file keeps one backup, a database
+        the last few dozen."""
+        ...
+
+    def read_version(self, serial: int) -> State | None:
+        """The kept version of `serial`, or None when it is not kept."""
+        ...
 
 
 @contextmanager

@@ -27,12 +27,14 @@ from stackplan.workflow.state_commands import (
     dependency_graph,
     outputs,
     state_list,
+    state_migrate,
     state_mv,
     state_pull,
     state_push,
     state_rm,
     state_show,
     state_unlock,
+    state_versions,
 )
 
 __all__ = [
@@ -56,11 +58,13 @@ __all__ = [
     "refresh_state",
     "refusal",
     "state_list",
+    "state_migrate",
     "state_mv",
     "state_pull",
     "state_push",
     "state_rm",
     "state_show",
     "state_unlock",
+    "state_versions",
     "validate",
 ]

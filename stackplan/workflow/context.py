@@ -10,16 +10,17 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stackplan.errors import StackplanError, StateError
 from stackplan.kinds.registry import KINDS
 from stackplan.spec.model import Desired
 from stackplan.spec.source import SpecInput, load_desired
 from stackplan.state.model import State
+from stackplan.state.pg_url import is_postgres_url, parse_backend_url
 from stackplan.state.store import LockInfo, StateStore
 from stackplan.state.store import locked as store_locked
-from stackplan.state.stores import open_store
+from stackplan.state.stores import Location, open_store
 
 if TYPE_CHECKING:
     from stackplan.cloud import Cloud
@@ -57,31 +58,51 @@ def load(spec: SpecInput) -> Desired:
     return desired
 
 
-def state_location(run: RunOptions, stack: str) -> Path:
-    """`--state`, else `state/<stack>.json` beside the spec."""
+BACKEND_VARIABLE = "STACKPLAN_BACKEND"
+
+
+def state_location(run: RunOptions, stack: str, backend: Mapping[str, Any]) -> Location:
+    """`--state PATH`, else `STACKPLAN_BACKEND`, else the spec's `backend:`, else
+    `state/<stack>.json` beside the spec."""
     if run.state_path is not None:
         return run.state_path
+    url = run.spec.env.get(BACKEND_VARIABLE)
+    if url:
+        if not is_postgres_url(url):
+            raise StackplanError(
+                f"{BACKEND_VARIABLE} must be a postgresql:// URL",
+                hint="postgresql://USER@HOST:PORT/DATABASE[?schema=NAME]; unset it for the "
+                "spec's backend",
+            )
+        return parse_backend_url(url)
+    postgres = backend.get("postgresql")
+    if postgres:
+        return parse_backend_url(str(postgres["url"]), postgres.get("schema"))
+    local = backend.get("local") or {}
+    if local.get("path"):
+        return run.spec.path.parent / str(local["path"])
     return run.spec.path.parent / "state" / f"{stack}.json"
 
 
-def store_for(run: RunOptions, stack: str) -> StateStore:
-    return open_store(state_location(run, stack))
+def store_for(run: RunOptions, stack: str, backend: Mapping[str, Any]) -> StateStore:
+    return open_store(state_location(run, stack, backend), stack)
 
 
 def store_of_spec_file(run: RunOptions) -> StateStore:
-    """The store for the spec file without loading the spec: only its `stack:` is read, so
-    that the state commands work on a spec that is broken."""
+    """The store for the spec file without loading the spec: only its `stack:` and
+    `backend:` are read, so that the state commands work on a spec that is broken."""
     from stackplan.spec.load import read_yaml_file
 
-    stack = run.spec.path.stem
-    if run.state_path is None:
-        try:
-            doc, _ = read_yaml_file(run.spec.path)
-            value = doc.data.get("stack") if isinstance(doc.data, dict) else None
-            stack = str(value or stack)
-        except StackplanError:
-            pass
-    return store_for(run, stack)
+    stack, backend = run.spec.path.stem, {}
+    try:
+        doc, _ = read_yaml_file(run.spec.path)
+        data = doc.data if isinstance(doc.data, dict) else {}
+        stack = str(data.get("stack") or stack)
+        if isinstance(data.get("backend"), dict):
+            backend = data["backend"]
+    except StackplanError:
+        pass
+    return store_for(run, stack, backend)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,6 @@ from stackplan.workflow.context import (
     load,
     locked,
     read_state,
-    state_location,
     store_for,
     store_of_spec_file,
 )
@@ -51,6 +50,8 @@ class PlanOptions:
     replace: tuple[Address, ...] = ()
     destroy: bool = False
     refresh: bool = True
+    # Plan although no state was found and the cloud holds resources of this stack's name.
+    allow_duplicate_stack: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ class ValidateResult:
 class PlanResult:
     plan: Plan
     desired: Desired
-    state_path: Path
+    state: str  # where the state is (a path, or the backend without its password)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,30 @@ def refusal(made: Plan) -> PlanError | None:
     )
 
 
-def make_plan(desired: Desired, prior: State | None, cloud: Cloud, options: PlanOptions) -> Plan:
+def _refuse_a_second_copy(
+    desired: Desired, reads: Reads, kinds: Collection[str], where: str
+) -> None:
+    """No state, yet the cloud holds resources this stack's name made: a fresh clone (or a
+    CI runner) looking at the wrong place. Planning would create a second copy of all."""
+    found = [r for name in kinds for r in KINDS[name].of_stack(reads, desired.stack)]
+    if not found:
+        return
+    lineages = sorted({r.marker.lineage for r in found if r.marker})
+    shown = ", ".join(f"{r.marker.address} ({r.id})" for r in found[:5] if r.marker)
+    more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+    raise PlanError(
+        f"there is no state for stack {desired.stack!r} at {where or 'the state location'}, "
+        f"but the cloud holds {len(found)} resources this stack made (lineage "
+        f"{', '.join(lineages)}): {shown}{more}; planning now would create a second copy",
+        hint="point at the stack's state (the spec's backend:, STACKPLAN_BACKEND or --state), "
+        "bring it here with `stackplan state push FILE`, or take the resources over with "
+        "`stackplan import ADDR ID`; --allow-duplicate-stack plans a second copy anyway",
+    )
+
+
+def make_plan(
+    desired: Desired, prior: State | None, cloud: Cloud, options: PlanOptions, where: str = ""
+) -> Plan:
     """Resolve, refresh and diff: the plan for `desired` against `prior` and the cloud."""
     from stackplan.plan.diff import DiffOptions, diff
     from stackplan.refresh import refresh, unrefreshed
@@ -132,6 +156,9 @@ def make_plan(desired: Desired, prior: State | None, cloud: Cloud, options: Plan
     resolved = desired if options.destroy else resolve(desired, reads, KINDS)
     wanted = {r.kind for r in desired.resources}
     observed = refresh(prior, reads, KINDS, lineage, wanted) if options.refresh else unrefreshed()
+    first = prior is None and options.refresh and not options.destroy
+    if first and not options.allow_duplicate_stack:
+        _refuse_a_second_copy(desired, reads, wanted, where)
     limits = None if options.destroy else _limits(reads, wanted)
     diff_options = DiffOptions(
         targets=options.targets,
@@ -148,10 +175,10 @@ def make_plan(desired: Desired, prior: State | None, cloud: Cloud, options: Plan
 def plan(run: RunOptions, options: PlanOptions) -> PlanResult:
     """Make a plan under the state lock; nothing is changed anywhere."""
     desired = load(run.spec)
-    store = store_for(run, desired.stack)
+    store = store_for(run, desired.stack, desired.backend)
     with locked(run, store), connected(run.cloud) as cloud:
-        made = make_plan(desired, read_state(store), cloud, options)
-    return PlanResult(made, desired, state_location(run, desired.stack))
+        made = make_plan(desired, read_state(store), cloud, options, store.describe())
+    return PlanResult(made, desired, store.describe())
 
 
 def apply(
@@ -167,13 +194,17 @@ def apply(
 
     saved = load_plan(plan_file) if plan_file is not None else None  # a bad file fails first
     desired = load(run.spec if saved is None else _with_recorded_variables(run.spec, saved))
-    store = store_for(run, desired.stack)
+    store = store_for(run, desired.stack, desired.backend)
     with locked(run, store):
         prior = read_state(store)
         if saved is not None:
             check_fresh(saved, prior, desired.digest)
         with connected(run.cloud) as cloud:
-            made = saved if saved is not None else make_plan(desired, prior, cloud, options)
+            made = (
+                saved
+                if saved is not None
+                else make_plan(desired, prior, cloud, options, store.describe())
+            )
             if (refused := refusal(made)) is not None:
                 raise refused
             if not made.has_changes:
@@ -182,6 +213,8 @@ def apply(
             if not approve(made):
                 raise ApplyError("Apply cancelled: the plan was not approved.")
             result = execute(made, prior, cloud, store, emit, apply_options)
+        if result.stopped:  # the state could not be written: it stays as last written
+            return ApplyOutcome(made, result, None, {})
         state = _with_outputs(store, read_state(store), desired)
     return ApplyOutcome(made, result, state, _outputs(state))
 
@@ -285,7 +318,7 @@ def import_resource(run: RunOptions, address: Address, resource_id: str) -> Impo
             f"{address} is not in the spec {run.spec.path}",
             hint=f"add it to the spec first; the spec has: {known}",
         )
-    store = store_for(run, desired.stack)
+    store = store_for(run, desired.stack, desired.backend)
     kind = KINDS[address.kind]
     with locked(run, store):
         state = read_state(store) or State.new(desired.stack)

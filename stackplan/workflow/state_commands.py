@@ -16,6 +16,8 @@ from stackplan.addr import Address
 from stackplan.errors import ForeignStateError, StaleWriteError, StateError
 from stackplan.sensitive import masked
 from stackplan.state.model import ResourceRecord, State
+from stackplan.state.store import Version
+from stackplan.state.stores import open_store
 from stackplan.workflow.context import (
     RunOptions,
     existing_state,
@@ -67,8 +69,54 @@ def state_mv(run: RunOptions, src: Address, dst: Address) -> None:
     _change(run, lambda state: state.moved(src, dst))
 
 
-def state_pull(run: RunOptions) -> State:
-    return existing_state(store_of_spec_file(run))
+def state_pull(run: RunOptions, serial: int | None = None) -> State:
+    """The state, or its kept version of `serial`."""
+    store = store_of_spec_file(run)
+    if serial is None:
+        return existing_state(store)
+    found = store.read_version(serial)
+    if found is None:
+        kept = ", ".join(str(v.serial) for v in store.versions()) or "none"
+        raise StateError(
+            f"no version {serial} of the state is kept",
+            where=store.describe(),
+            hint=f"the kept serials are: {kept}",
+        )
+    return found
+
+
+def state_versions(run: RunOptions) -> list[Version]:
+    """The kept versions of the state, newest first."""
+    return store_of_spec_file(run).versions()
+
+
+def state_migrate(run: RunOptions, to: str) -> tuple[State, str]:
+    """Copy the state to another backend (a path or a postgresql:// URL), lineage and
+    serial kept, both locked meanwhile. The destination may be empty, or hold an older
+    version of the same lineage; another lineage there is never written over."""
+    source = store_of_spec_file(run)
+    with locked(run, source):
+        state = existing_state(source)
+        target = open_store(to, state.stack)
+        if target.describe() == source.describe():
+            raise StateError("the state is already there", where=source.describe())
+        with locked(run, target):
+            there = target.read()
+            if there is not None and there.lineage != state.lineage:
+                raise StateError(
+                    f"{target.describe()} holds another history of stack {state.stack!r} "
+                    f"(lineage {there.lineage}, not {state.lineage})",
+                    where=target.describe(),
+                    hint="migrate to another place, or remove that state there first",
+                )
+            if there is not None and there.serial > state.serial:
+                raise StateError(
+                    f"{target.describe()} is ahead (serial {there.serial} > {state.serial})",
+                    where=target.describe(),
+                    hint="migrate from there instead: it holds the newer state",
+                )
+            target.write(state)
+    return state, target.describe()
 
 
 def state_push(run: RunOptions, source: Path) -> State:

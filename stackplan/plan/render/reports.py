@@ -27,6 +27,7 @@ class ApplyTally(Protocol):
     interrupted: bool
     settling: Sequence[Address]
     not_started: Sequence[Address]
+    stopped: str
 
     @property
     def ok(self) -> bool: ...
@@ -43,9 +44,10 @@ def validate_summary(desired: Desired, online: bool) -> str:
 
 
 def apply_summary(result: ApplyTally, counts: Mapping[str, int]) -> str:
-    if result.interrupted:
+    if result.interrupted or result.stopped:
+        verb = "stopped (the state could not be written)" if result.stopped else "interrupted"
         lines = [
-            f"Apply interrupted: {len(result.done)} done, {len(result.settling)} sent and "
+            f"Apply {verb}: {len(result.done)} done, {len(result.settling)} sent and "
             f"still settling, {len(result.failed)} failed, {len(result.not_started)} not started."
         ]
         if result.settling:
@@ -55,7 +57,14 @@ def apply_summary(result: ApplyTally, counts: Mapping[str, int]) -> str:
             )
         if result.not_started:
             lines.append("  not started: " + ", ".join(map(str, result.not_started)))
-        lines.append("The state records everything that was sent.")
+        if result.stopped:
+            lines.append(f"  {result.stopped}")
+            lines.append(
+                "The state is as last written; what was made since carries this stack's "
+                "marker, and the next apply adopts it."
+            )
+        else:
+            lines.append("The state records everything that was sent.")
         return "\n".join(lines)
     if result.ok:
         return (
