@@ -377,7 +377,7 @@ def main() -> None:
             traceback.print_exc()
         typer.echo(f"Error: {exc.render()}", err=True)
         raise SystemExit(exit_codes.ERROR) from None
-    except (KeyboardInterrupt, click.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("Interrupted.", err=True)
         raise SystemExit(exit_codes.INTERRUPTED) from None
     except Exception as exc:  # a bug: say so plainly; the traceback is for --debug

@@ -2,6 +2,7 @@
 
     python tests/chaos/chaos.py --kills 50            # the issue's run (a few minutes)
     python tests/chaos/chaos.py --kills 5 --servers 10 --build-seconds 1
+    python tests/chaos/chaos.py --kills 10 --servers 20 --postgres   # state on PostgreSQL
 
 Against a private embedded cloud (`stackplan sim serve`, loopback, port 0, no quotas) it
 repeats rounds of: apply N servers from an empty stack and SIGKILL it at a random moment
@@ -29,10 +30,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stackplan.cli.sim import env_lines
-from stackplan.cloud import connect, load_config
-from stackplan.errors import StackplanError
-from stackplan.state.local import LocalStateStore
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # tests.helpers, when run as a script
+
+from stackplan.cli.sim import env_lines  # noqa: E402
+from stackplan.cloud import connect, load_config  # noqa: E402
+from stackplan.errors import StackplanError  # noqa: E402
+from stackplan.state.local import LocalStateStore  # noqa: E402
+from stackplan.state.pg_url import parse_backend_url  # noqa: E402
+from stackplan.state.postgres import PostgresStateStore  # noqa: E402
+from stackplan.state.store import StateStore  # noqa: E402
+from tests.helpers import PostgresServer  # noqa: E402
 
 ADDRESS_KEY = "stackplan:address"
 
@@ -47,6 +55,7 @@ class ChaosOptions:
     seed: int | None = None
     max_seconds: float = 1800.0  # the whole run stops after this, whatever the kill count
     rekill_chance: float = 0.3  # how often the re-run after a kill is killed as well
+    postgres: bool = False  # the state in a PostgreSQL server of its own, not a file
 
 
 @dataclass
@@ -103,6 +112,7 @@ class _Sim:
             "--port",
             "0",
             "--no-quota",
+            "--no-shared-network",  # servers of no named network: one network to choose
             "--db",
             str(db),
             "--build-seconds",
@@ -137,12 +147,20 @@ class _Sim:
 
 
 class _Run:
-    def __init__(self, work: Path, sim: _Sim, options: ChaosOptions, report: ChaosReport):
+    def __init__(
+        self,
+        work: Path,
+        sim: _Sim,
+        options: ChaosOptions,
+        report: ChaosReport,
+        postgres: PostgresServer | None = None,
+    ):
         self.work = work
         self.options = options
         self.report = report
         self.spec = work / "spec.yaml"
         self.state = work / "state.json"
+        self.postgres = postgres
         self.spec.write_text(
             "stack: chaos\nservers:\n  node:\n"
             f"    count: {options.servers}\n"
@@ -150,6 +168,8 @@ class _Run:
             encoding="utf-8",
         )
         self.env = {**os.environ, **sim.env(), "PYTHONUNBUFFERED": "1"}
+        if postgres is not None:
+            self.env.update(postgres.env, STACKPLAN_BACKEND=postgres.url)
         self.cloud = connect(load_config(env=sim.env()))
         self.log = work / "runs.log"
 
@@ -162,11 +182,16 @@ class _Run:
             "--auto-approve",
             "-f",
             str(self.spec),
-            "--state",
-            str(self.state),
+            *([] if self.postgres else ["--state", str(self.state)]),
             "--parallelism",
             str(self.options.parallelism),
         ]
+
+    def store(self) -> StateStore:
+        if self.postgres is None:
+            return LocalStateStore(self.state)
+        os.environ.update(self.postgres.env)
+        return PostgresStateStore(parse_backend_url(self.postgres.url), "chaos")
 
     def start(self, verb: str) -> tuple[subprocess.Popen[str], threading.Event]:
         """Start `verb`; the event is set once it prints its first "Creating..." line."""
@@ -219,15 +244,22 @@ class _Run:
         return False
 
     def state_readable(self, when: str) -> dict[str, str]:
-        """The state's IDs by address; counts (and notes) an unreadable state."""
-        if not self.state.exists():
+        """The state's IDs by address; counts (and notes) an unreadable state (or, on
+        PostgreSQL, any kept version that cannot be read)."""
+        if self.postgres is None and not self.state.exists():
             return {}
+        store = self.store()
         try:
-            state = LocalStateStore(self.state).read()
+            state = store.read()
+            for version in store.versions():
+                store.read_version(version.serial)
         except StackplanError as exc:
             self.report.unreadable += 1
             self.report.problems.append(f"{when}: unreadable state: {exc.render()}")
             return {}
+        finally:
+            if isinstance(store, PostgresStateStore):
+                store.close()
         if state is None:
             return {}
         return {str(r.address): r.id for r in state.records if r.id}
@@ -282,8 +314,9 @@ def run_chaos(
         base = Path(work or tmp)
         base.mkdir(parents=True, exist_ok=True)
         sim = _Sim(base / "sim.sqlite", options)
+        postgres = PostgresServer().start() if options.postgres else None
         try:
-            run = _Run(base, sim, options, report)
+            run = _Run(base, sim, options, report, postgres)
             duration = calibrate(run)
             say(f"a full apply of {options.servers} servers takes {duration:.1f}s here")
             while report.kills < options.kills:
@@ -295,6 +328,8 @@ def run_chaos(
                 say(f"round {report.rounds}: {report.figures()}")
         finally:
             sim.stop()
+            if postgres is not None:
+                postgres.stop()
     report.seconds = time.monotonic() - started
     return report
 
@@ -352,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the sim db, state and run logs in this directory",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--postgres", action="store_true", help="keep the state in a PostgreSQL server"
+    )
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 30)
     options = ChaosOptions(
@@ -362,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         parallelism=args.parallelism,
         seed=seed,
         max_seconds=args.max_seconds,
+        postgres=args.postgres,
     )
     print(f"chaos: {options}", flush=True)
     report = run_chaos(options, args.keep, say=lambda text: print(text, flush=True))
