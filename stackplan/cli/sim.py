@@ -60,9 +60,6 @@ def serve(
         "--no-shared-network",
         help="Seed no `shared` network: the demo project then sees one network only.",
     ),
-    private_cidr: str = typer.Option(
-        "10.0.0.0/26", help="CIDR of the seeded private-subnet (devstack's: ~60 ports)."
-    ),
     no_quota: bool = typer.Option(False, "--no-quota", help="Make every quota unlimited."),
 ) -> None:
     """Serve the cloud on one port laid out like devstack: /identity, /compute, /image."""
@@ -101,7 +98,6 @@ def serve(
                 quota_security_group_rules=quota_security_group_rules,
                 hosts=hosts,
                 shared_network=not no_shared_network,
-                private_cidr=private_cidr,
             )
         )
     except OSError as exc:
