@@ -103,21 +103,20 @@ class PostgresStateStore:
                 with conn.transaction():
                     cur = conn.execute(
                         self._sql(
-                            "SELECT lineage, serial, doc::text FROM {s}.states "
-                            "WHERE stack = %s FOR UPDATE"
+                            "SELECT lineage, serial FROM {s}.states WHERE stack = %s FOR UPDATE"
                         ),
                         (self.stack,),
                     )
                     row = cur.fetchone()
-                    if row is not None and self._unchanged(state, row):
+                    if row is not None and self._unchanged(conn, state, row):
                         return
                     self._store(conn, state, text, row is None)
             except _psycopg().Error as exc:
                 raise _lost(exc, self.describe(), "write the state") from exc
             self._seen = state.serial
 
-    def _unchanged(self, state: State, row: tuple[str, int, str]) -> bool:
-        lineage, serial, text = row
+    def _unchanged(self, conn: Any, state: State, row: tuple[str, int]) -> bool:
+        lineage, serial = row
         where = self.describe()
         if state.lineage != lineage:
             raise ForeignStateError(
@@ -130,7 +129,7 @@ class PostgresStateStore:
                 written=state.lineage,
             )
         expected = self._seen if self._seen is not None else state.serial - 1
-        if state.serial == serial and parse_state(text, where) == state:
+        if state.serial == serial and self._stored(conn) == state:
             return True
         if serial != expected or state.serial <= serial:
             raise StaleWriteError(
@@ -143,6 +142,12 @@ class PostgresStateStore:
                 written=state.serial,
             )
         return False
+
+    def _stored(self, conn: Any) -> State:
+        (text,) = conn.execute(
+            self._sql("SELECT doc::text FROM {s}.states WHERE stack = %s"), (self.stack,)
+        ).fetchone()
+        return parse_state(text, self.describe())
 
     def _store(self, conn: Any, state: State, text: str, new: bool) -> None:
         values = (self.stack, state.lineage, state.serial, text)
@@ -162,12 +167,15 @@ class PostgresStateStore:
                 ),
                 (state.lineage, state.serial, text, self.stack),
             )
+        # The version is copied from the row just written: the document crosses the wire
+        # and is parsed into jsonb once, not twice.
         conn.execute(
             self._sql(
                 "INSERT INTO {s}.state_versions (stack, lineage, serial, doc) "
-                "VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT (stack, serial) DO NOTHING"
+                "SELECT stack, lineage, serial, doc FROM {s}.states WHERE stack = %s "
+                "ON CONFLICT (stack, serial) DO NOTHING"
             ),
-            values,
+            (self.stack,),
         )
         conn.execute(
             self._sql("DELETE FROM {s}.state_versions WHERE stack = %s AND serial <= %s"),

@@ -15,7 +15,9 @@ are counted by the cloud itself (`/_sim/stats`). Measured (issue 6):
 - `apply --auto-approve` creating 10 and 100 servers with `--build-seconds`: wall time,
   API requests, poll requests, and the ratio to the lower bound
   `build time + requests x latency / parallelism`; then `destroy` of the same servers;
-- `stackplan --help` start-up time (median of 5).
+- `stackplan --help` start-up time (median of 5);
+- one state write of a 1,000-resource stack on PostgreSQL (issue 13: under 20 ms), against
+  a private server started from the system's PostgreSQL, and to a local file beside it.
 
 Prints a table and writes the figures as JSON (`--out`, git-ignored by default).
 """
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # tests.helpers
 STACKPLAN = [sys.executable, "-m", "stackplan"]
 PARALLELISM = 10  # apply's default, which the lower bound uses
 POLL_ROUTE = "GET /compute/v2.1/servers/detail"
@@ -218,6 +221,57 @@ def bench_apply(work: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def bench_state_writes(work: Path, resources: int = 1000, writes: int = 30) -> dict[str, Any]:
+    """Median and 90th percentile of one state write (a record changed, serial + 1)."""
+    from stackplan.addr import Address
+    from stackplan.state import LocalStateStore, ResourceRecord, State
+    from stackplan.state.pg_url import parse_backend_url
+    from stackplan.state.postgres import PostgresStateStore
+    from tests.helpers import PostgresServer
+
+    state = State.new("bench")
+    for i in range(resources):
+        attrs = {
+            "name": f"web-{i}",
+            "image_id": "5c1f3b8e-6b0a-4c5e-9d1f-0a2b3c4d5e01",
+            "flavor_id": "1",
+            "metadata": {"role": "web", "tier": "bench"},
+            "networks": [{"network_id": "5a7c1b2e-0000-4000-8000-000000000001"}],
+            "security_groups": ["8e1f0c2d-0000-4000-8000-000000000002"],
+            "access_ip_v4": f"10.0.{i // 250}.{i % 250 + 2}",
+        }
+        state = state.with_record(ResourceRecord(Address("server", "web", i), f"id-{i}", attrs))
+
+    def timed(store: Any) -> list[float]:
+        current = state.next_serial()
+        store.write(current)
+        took = []
+        for n in range(writes):
+            record = ResourceRecord(Address("server", "web", n), f"id-new-{n}", {"name": "x"})
+            current = current.with_record(record).next_serial()
+            started = time.perf_counter()
+            store.write(current)
+            took.append((time.perf_counter() - started) * 1000)
+        return sorted(took)
+
+    server = PostgresServer().start()
+    os.environ.update(server.env)
+    try:
+        postgres = timed(PostgresStateStore(parse_backend_url(server.url), "bench"))
+    finally:
+        server.stop()
+    local = timed(LocalStateStore(work / "writes.json"))
+    p90 = int(writes * 0.9)
+    return {
+        "resources": resources,
+        "writes": writes,
+        "postgres_median_ms": round(statistics.median(postgres), 1),
+        "postgres_p90_ms": round(postgres[p90], 1),
+        "local_median_ms": round(statistics.median(local), 1),
+        "local_p90_ms": round(local[p90], 1),
+    }
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -259,6 +313,18 @@ def table(results: dict[str, Any]) -> str:
         rows.append((
             f"`destroy`, {a['servers']:,} servers", f"{a['destroy_seconds']:.2f} s",
             str(a["destroy_requests"]), "",
+        ))  # fmt: skip
+    if "state_writes" in results:
+        w = results["state_writes"]
+        rows.append((
+            f"state write, {w['resources']:,} resources, PostgreSQL",
+            f"{w['postgres_median_ms']:.1f} ms", "-",
+            f"median of {w['writes']}; p90 {w['postgres_p90_ms']:.1f} ms",
+        ))  # fmt: skip
+        rows.append((
+            f"state write, {w['resources']:,} resources, local file",
+            f"{w['local_median_ms']:.1f} ms", "-",
+            f"median of {w['writes']}; p90 {w['local_p90_ms']:.1f} ms",
         ))  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
@@ -304,6 +370,9 @@ def main() -> None:
             results["apply"].append(bench_apply(work, n, args))
             a = results["apply"][-1]
             print(f"apply {n}: {a['seconds']:.3f} s, ratio {a['ratio']}", flush=True)
+        results["state_writes"] = bench_state_writes(work)
+        w = results["state_writes"]
+        print(f"state write 1000 (PostgreSQL): {w['postgres_median_ms']} ms", flush=True)
     results["table"] = table(results)
     m = results["machine"]
     print(f"\n{m['nproc']} CPUs, {m['cpu']}, Python {m['python']}, {m['date']}")
