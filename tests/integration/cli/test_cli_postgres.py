@@ -90,7 +90,7 @@ def test_one_stack_one_runner_at_a_time_and_other_stacks_go_on(
     running = _slow_apply(first)
     _wait_for_line(running, "Creating...")
     # The same stack: refused at once naming the holder, or waited for.
-    refused = first.cli("plan", rc=1)
+    refused = first.cli("apply", "--auto-approve", rc=1)
     assert "locked by" in refused.stderr and f"pid {running.pid}" in refused.stderr
     waiter = first.cli.popen("plan", "--lock-timeout", "60", "--detailed-exitcode")
     # Another stack in the same database and schema: never blocked by the first.
