@@ -87,9 +87,7 @@ def populate(ctx: Context, conn: sqlite3.Connection) -> None:
         },
     )
     if ctx.options.shared_network:
-        _network(
-            ctx, conn, admin, SHARED, {"name": "shared", "shared": True, "project_id": ADMIN}
-        )
+        _network(ctx, conn, admin, SHARED, {"name": "shared", "shared": True, "project_id": ADMIN})
         _subnet(
             ctx,
             conn,
