@@ -60,11 +60,11 @@ class Problem:
 class SpecError(StackplanError):
     """One or more problems in a spec; all are reported at once, sorted by position."""
 
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...]):
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...], what: str = "the spec"):
         ordered = tuple(sorted(problems, key=lambda p: (p.file, p.line, p.column, p.path)))
         self.problems = ordered
         count = len(ordered)
-        summary = f"{count} problem{'s' if count != 1 else ''} in the spec"
+        summary = f"{count} problem{'s' if count != 1 else ''} in {what}"
         super().__init__("\n".join(p.render() for p in ordered) + f"\n{summary}")
 
     def render(self) -> str:

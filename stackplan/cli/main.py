@@ -124,6 +124,7 @@ def plan(
     cloud: options.CloudName = None,
     lock_timeout: options.LockTimeout = 0.0,
     allow_duplicate: options.AllowDuplicate = False,
+    policy: options.PolicyFile = None,
 ) -> None:
     """Show what apply would change, without changing anything."""
     from stackplan import workflow
@@ -134,7 +135,7 @@ def plan(
     run = options.run_options(
         spec, command="plan", state=state, cloud=cloud, lock_timeout=lock_timeout
     )
-    made = options.plan_options(target, replace, destroy, no_refresh, allow_duplicate)
+    made = options.plan_options(target, replace, destroy, no_refresh, allow_duplicate, policy)
     result = workflow.plan(run, made)
     typer.echo(output.render_plan(result.plan, fmt))
     if (refused := workflow.refusal(result.plan)) is not None:
@@ -162,6 +163,7 @@ def apply(
     cloud: options.CloudName = None,
     lock_timeout: options.LockTimeout = 0.0,
     allow_duplicate: options.AllowDuplicate = False,
+    policy: options.PolicyFile = None,
 ) -> None:
     """Make the cloud match the spec (or carry out a saved plan)."""
     _apply(
@@ -170,7 +172,7 @@ def apply(
         state,
         cloud,
         lock_timeout,
-        options.plan_options(target, replace, destroy, no_refresh, allow_duplicate),
+        options.plan_options(target, replace, destroy, no_refresh, allow_duplicate, policy),
         auto_approve,
         parallelism,
         "apply",

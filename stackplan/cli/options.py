@@ -69,6 +69,12 @@ NoRefresh = Annotated[
     bool, typer.Option("--no-refresh", help="Trust the state; do not read the cloud's resources.")
 ]
 Destroy = Annotated[bool, typer.Option("--destroy", help="Plan to destroy everything managed.")]
+PolicyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--policy", help="A policy file the plan must keep to (a violation fails it, exit 1)."
+    ),
+]
 AllowDuplicate = Annotated[
     bool,
     typer.Option(
@@ -117,6 +123,7 @@ def plan_options(
     destroy: bool,
     no_refresh: bool,
     allow_duplicate: bool = False,
+    policy: Path | None = None,
 ):  # -> PlanOptions
     from stackplan.kinds.registry import parse_address
     from stackplan.workflow import PlanOptions
@@ -127,4 +134,5 @@ def plan_options(
         destroy=destroy,
         refresh=not no_refresh,
         allow_duplicate_stack=allow_duplicate,
+        policy=policy,
     )

@@ -123,6 +123,17 @@ class Measure:
 
 
 @dataclass(frozen=True, slots=True)
+class Ingress:
+    """Traffic a rule lets in, for policies: from `prefix` (a CIDR; all of IPv4 or IPv6 for
+    a rule without a remote), on `low`..`high` (None: every port)."""
+
+    prefix: str
+    protocol: str | None = None
+    low: int | None = None
+    high: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Limit:
     """One quota of the project: its maximum (-1: unlimited) and what is in use."""
 
@@ -258,6 +269,11 @@ class Kind:
         `ingress IPv4 tcp 22 from 10.0.0.0/8`), so that a plan lists the members added and
         removed; None for other attributes."""
         return None
+
+    def facts(self, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
+        """What a policy checks of a resource with `attrs`, by fact: `flavor` and `image`
+        (names), `metadata` (a map), `ingress` (Ingress values). None by default."""
+        return {}
 
     def usage(self, attrs: Mapping[str, Any]) -> Mapping[str, int]:
         """What one resource with `attrs` counts against the quota, by measure name."""

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from stackplan.kinds.base import Await, Effect, Limit, Measure, ObservedResource, Reads
+from stackplan.kinds.base import Await, Effect, Ingress, Limit, Measure, ObservedResource, Reads
 from stackplan.kinds.network import TAGS_SCHEMA
 from stackplan.kinds.neutron import NeutronKind, changed, marker_of, neutron_limits, user_tags
 
@@ -156,6 +156,21 @@ class SecurityGroupKind(NeutronKind):
         if field != "rules" or not isinstance(value, list):
             return None
         return sorted(rule_text(r) for r in value)
+
+    def facts(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        anywhere = {"IPv4": "0.0.0.0/0", "IPv6": "::/0"}
+        return {
+            "ingress": [
+                Ingress(
+                    r.get("remote_ip_prefix") or anywhere.get(str(r.get("ethertype")), "0.0.0.0/0"),
+                    r.get("protocol"),
+                    r.get("port_range_min"),
+                    r.get("port_range_max"),
+                )
+                for r in attrs.get("rules") or ()
+                if r.get("direction") == "ingress" and not r.get("remote_group_id")
+            ]
+        }
 
     def usage(self, attrs: Mapping[str, Any]) -> dict[str, int]:
         return {"security_groups": 1, "security_group_rules": len(attrs.get("rules") or ())}

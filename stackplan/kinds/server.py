@@ -259,6 +259,13 @@ class ServerKind(Kind):
             return Effect.REBUILD
         return self.effects[field]
 
+    def facts(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "flavor": attrs.get("flavor_name"),
+            "image": attrs.get("image_name"),
+            "metadata": attrs.get("metadata") or {},
+        }
+
     def usage(self, attrs: Mapping[str, Any]) -> dict[str, int]:
         sizes = {"vcpus": "flavor_vcpus", "ram_mb": "flavor_ram", "disk_gb": "flavor_disk"}
         if not any(key in attrs for key in sizes.values()):

@@ -15,7 +15,8 @@ from stackplan.addr import Address
 from stackplan.frozen import frozen_map
 from stackplan.kinds.base import Limit
 
-PLAN_FORMAT_VERSION = 2  # 2: the delta as a list of items, quota limits by measure
+# 2: the delta as a list of items, quota limits by measure; 3: late steps, the policy
+PLAN_FORMAT_VERSION = 3
 
 
 class Action(Enum):
@@ -128,6 +129,26 @@ class QuotaCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class Violation:
+    """One policy rule the plan breaks: its type, its message, where the policy says it,
+    and the offenders (address, what about it: `replace`, `flavor m1.xlarge`)."""
+
+    rule: str
+    message: str
+    where: str
+    offenders: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyReport:
+    """The policy a plan was checked against (its file and digest) and what it found."""
+
+    file: str
+    digest: str
+    violations: tuple[Violation, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """What apply will do, and what it was made from (so a stale plan can be refused)."""
 
@@ -146,6 +167,7 @@ class Plan:
     # The plan file holds them (it is 0600 and checksummed); renderers never show them.
     variables: Mapping[str, Any] = field(default_factory=frozen_map)
     sensitive_outputs: tuple[str, ...] = ()  # outputs built from a sensitive value
+    policy: PolicyReport | None = None  # None: made without --policy
     format_version: int = PLAN_FORMAT_VERSION
 
     @property

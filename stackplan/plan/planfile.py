@@ -25,9 +25,11 @@ from stackplan.plan.model import (
     Change,
     DeltaItem,
     Plan,
+    PolicyReport,
     QuotaCheck,
     Reason,
     ResourceDelta,
+    Violation,
 )
 from stackplan.state.model import State
 
@@ -127,6 +129,7 @@ def _plan_doc(plan: Plan) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "variables": _plain(plan.variables),
         "sensitive_outputs": list(plan.sensitive_outputs),
+        "policy": None if plan.policy is None else _plain(asdict(plan.policy)),
     }
 
 
@@ -167,7 +170,18 @@ def _plan(doc: Mapping[str, Any]) -> Plan:
         warnings=tuple(doc["warnings"]),
         variables=frozen_map(doc["variables"]),
         sensitive_outputs=tuple(doc["sensitive_outputs"]),
+        policy=_policy(doc["policy"]),
     )
+
+
+def _policy(doc: Mapping[str, Any] | None) -> PolicyReport | None:
+    if doc is None:
+        return None
+    violations = tuple(
+        Violation(v["rule"], v["message"], v["where"], tuple((a, d) for a, d in v["offenders"]))
+        for v in doc["violations"]
+    )
+    return PolicyReport(doc["file"], doc["digest"], violations)
 
 
 def _change(doc: Mapping[str, Any]) -> Change:

@@ -21,7 +21,7 @@ def resource_delta(plan: Plan, kinds: Mapping[str, Kind]) -> ResourceDelta:
     added: dict[str, int] = {}
     removed: dict[str, int] = {}
     for change in plan.actionable:
-        plus, minus = _moves(change, kinds[change.kind])
+        plus, minus = moves(change, kinds[change.kind])
         for name, amount in plus.items():
             added[name] = added.get(name, 0) + amount
         for name, amount in minus.items():
@@ -44,7 +44,7 @@ def check_quota(plan: Plan, limits: Mapping[str, Limit], kinds: Mapping[str, Kin
     """
     needs: dict[str, int] = {}
     for change in plan.actionable:
-        plus, minus = _moves(change, kinds[change.kind])
+        plus, minus = moves(change, kinds[change.kind])
         if change.action is Action.CREATE_THEN_DELETE:
             minus = {}  # the old one is still there when the new one is created
         for name in {*plus, *minus}:
@@ -73,7 +73,7 @@ def _measures(kinds: Mapping[str, Kind]) -> list[Measure]:
     return list(seen.values())
 
 
-def _moves(change: Change, kind: Kind) -> tuple[Mapping[str, int], Mapping[str, int]]:
+def moves(change: Change, kind: Kind) -> tuple[Mapping[str, int], Mapping[str, int]]:
     """What the change brings in and what it takes away, by measure."""
     after = kind.usage(change.after) if change.after else {}
     before = kind.usage(change.before) if change.before else {}

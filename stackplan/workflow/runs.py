@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from stackplan.apply.executor import ApplyResult
     from stackplan.cloud import Cloud
     from stackplan.plan.model import Plan
+    from stackplan.policy.rules import Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class PlanOptions:
     refresh: bool = True
     # Plan although no state was found and the cloud holds resources of this stack's name.
     allow_duplicate_stack: bool = False
+    policy: Path | None = None  # a policy file the plan must pass (`--policy`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +113,18 @@ def validate(
 
 
 def refusal(made: Plan) -> PlanError | None:
-    """Why apply would refuse this plan (the project's quota cannot hold it), or None: a
-    plan that apply would refuse fails the plan as well, so a CI gate never passes it."""
+    """Why apply would refuse this plan (it breaks the policy, or the project's quota
+    cannot hold it), or None: a plan that apply would refuse fails the plan as well, so a
+    CI gate never passes it."""
+    if made.policy is not None and made.policy.violations:
+        from stackplan.plan.render import violation_lines
+
+        count = len(made.policy.violations)
+        return PlanError(
+            f"the plan breaks {count} rule{'s' if count != 1 else ''} of the policy "
+            f"{made.policy.file}:\n  " + "\n  ".join(violation_lines(made)),
+            hint="change the spec so that the plan keeps to the policy",
+        )
     if not made.quota.problems:
         return None
     return PlanError(
@@ -120,6 +132,26 @@ def refusal(made: Plan) -> PlanError | None:
         + "\n  ".join(made.quota.problems),
         hint="ask for a larger quota, or plan fewer or smaller resources",
     )
+
+
+def read_policy(path: Path | None) -> Policy | None:
+    """The policy file of `--policy`, read before anything reaches the cloud: a bad rule
+    is an error at its file:line."""
+    if path is None:
+        return None
+    from stackplan.policy import load_policy
+
+    measures = {m.name for kind in KINDS.values() for m in kind.measures}
+    return load_policy(path, tuple(KINDS), tuple(sorted(measures)))
+
+
+def checked(made: Plan, policy: Policy | None) -> Plan:
+    """The plan with what `policy` finds in it (unchanged without a policy)."""
+    if policy is None:
+        return made
+    from stackplan.policy import check_policy
+
+    return replace(made, policy=check_policy(made, policy, KINDS))
 
 
 def _refuse_a_second_copy(
@@ -175,10 +207,11 @@ def make_plan(
 def plan(run: RunOptions, options: PlanOptions) -> PlanResult:
     """Make a plan under the state lock; nothing is changed anywhere."""
     desired = load(run.spec)
+    policy = read_policy(options.policy)
     store = store_for(run, desired.stack, desired.backend)
     with locked(run, store), connected(run.cloud) as cloud:
         made = make_plan(desired, read_state(store), cloud, options, store.describe())
-    return PlanResult(made, desired, store.describe())
+    return PlanResult(checked(made, policy), desired, store.describe())
 
 
 def apply(
@@ -194,6 +227,7 @@ def apply(
 
     saved = load_plan(plan_file) if plan_file is not None else None  # a bad file fails first
     desired = load(run.spec if saved is None else _with_recorded_variables(run.spec, saved))
+    policy = read_policy(options.policy)
     store = store_for(run, desired.stack, desired.backend)
     with locked(run, store):
         prior = read_state(store)
@@ -205,6 +239,9 @@ def apply(
                 if saved is not None
                 else make_plan(desired, prior, cloud, options, store.describe())
             )
+            # A saved plan passed the policy it was made with; `--policy` checks it again
+            # against the file as it is now (its digest recorded in the plan anew).
+            made = checked(made, policy)
             if (refused := refusal(made)) is not None:
                 raise refused
             if not made.has_changes:

@@ -68,6 +68,17 @@ FORBIDDEN = {
         "stackplan.sim",
     ),
     "apply": ("stackplan.workflow", "stackplan.cli", "stackplan.sim"),
+    # Pure, beside the renderers: a policy reads the plan value and the kinds' facts only.
+    "policy": (
+        "stackplan.cloud",
+        "stackplan.state",
+        "stackplan.apply",
+        "stackplan.plan.render",
+        "stackplan.runs",
+        "stackplan.workflow",
+        "stackplan.cli",
+        "stackplan.sim",
+    ),
     "kinds": (
         "stackplan.apply",
         "stackplan.runs",

@@ -226,6 +226,7 @@ def delta_line(delta: ResourceDelta) -> str:
             parts = [
                 f"{sign}{amount(i)} {i.singular if amount(i) == 1 and i.singular else i.label}"
                 for i in delta.items
+                if amount(i)
             ]
             halves.append(", ".join(parts))
     return "Compute: " + "; ".join(halves) if halves else ""
@@ -257,3 +258,28 @@ def render_markdown(plan: Plan) -> str:
     from stackplan.plan.render.markdown import render_markdown as render
 
     return render(plan)
+
+
+def policy_verdict(plan: Plan) -> str:
+    """`Policy policy.yaml: 2 violations (apply refuses this plan)`; "" without --policy."""
+    report = plan.policy
+    if report is None:
+        return ""
+    count = len(report.violations)
+    if not count:
+        return f"Policy {report.file}: passed."
+    return (
+        f"Policy {report.file}: {count} violation{'s' if count != 1 else ''} "
+        "(the plan fails; apply refuses it):"
+    )
+
+
+def violation_lines(plan: Plan) -> list[str]:
+    """One line per violated rule: `MESSAGE: server.db (replace), server.web[0] (...)`."""
+    report = plan.policy
+    if report is None:
+        return []
+    return [
+        f"{v.message}: " + ", ".join(f"{a} ({d})" for a, d in v.offenders)
+        for v in report.violations
+    ]

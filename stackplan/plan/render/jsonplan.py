@@ -13,7 +13,7 @@ from stackplan.plan.model import Change, Plan
 from stackplan.plan.render import shown, unknown_paths
 from stackplan.sensitive import masked
 
-JSON_FORMAT_VERSION = "1.1"  # 1.1: delta and quota by the kinds' measures
+JSON_FORMAT_VERSION = "1.2"  # 1.1: delta and quota by the kinds' measures; 1.2: policy
 
 
 def render_json(plan: Plan) -> str:
@@ -32,6 +32,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "destroy": plan.destroy,
         "has_changes": plan.has_changes,
         "summary": plan.counts(),
+        "policy": _policy(plan),
         "resource_changes": [_change(c) for c in plan.changes],
         "delta": {
             f"{item.name}_{way}": getattr(item, way)
@@ -45,6 +46,27 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         },
         "warnings": list(plan.warnings),
         "outputs": masked(dict(plan.outputs), plan.sensitive_outputs),
+    }
+
+
+def _policy(plan: Plan) -> dict[str, Any] | None:
+    """What `--policy` found: listed before the changes, as in the other formats."""
+    report = plan.policy
+    if report is None:
+        return None
+    return {
+        "file": report.file,
+        "digest": report.digest,
+        "passed": not report.violations,
+        "violations": [
+            {
+                "rule": v.rule,
+                "message": v.message,
+                "where": v.where,
+                "offenders": [{"address": a, "detail": d} for a, d in v.offenders],
+            }
+            for v in report.violations
+        ],
     }
 
 

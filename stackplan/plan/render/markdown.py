@@ -8,11 +8,11 @@ from stackplan.plan.model import Action, Change, Plan
 from stackplan.plan.render import (
     action_word,
     attribute_lines,
-    delta_line,
     drift_only,
     headline,
+    policy_verdict,
     review_order,
-    summary_line,
+    violation_lines,
 )
 
 # GitHub refuses comments over 65,536 characters; keep a margin for the closing note.
@@ -62,9 +62,9 @@ def render_markdown(plan: Plan, limit: int = LIMIT) -> str:
 
 
 def _head(plan: Plan) -> str:
-    title = summary_line(plan).removeprefix("Plan: ").rstrip(".")
+    title = verdict(plan)
     if plan.destroy:
-        title = "destroy, " + title
+        title = "destroy: " + title
     digest = plan.spec_digest.removeprefix("sha256:")[:12]
     lines = [
         f"### stackplan: {title}",
@@ -72,7 +72,11 @@ def _head(plan: Plan) -> str:
         f"Stack `{plan.stack}` · state serial {plan.serial} · spec `{digest}`",
         "",
     ]
-    notes = [f"> **Quota:** {p}" for p in plan.quota.problems]
+    notes = []
+    if plan.policy is not None:
+        listed = "".join(f"<br>• {_html(v)}" for v in violation_lines(plan))
+        notes.append(f"> **{policy_verdict(plan)}**{listed}")
+    notes += [f"> **Quota:** {p}" for p in plan.quota.problems]
     notes += [f"> **Warning:** {w}" for w in plan.warnings]
     drifted = drift_only(plan)
     if drifted:
@@ -80,12 +84,55 @@ def _head(plan: Plan) -> str:
             "> Changed outside stackplan, back in line with the spec: "
             + ", ".join(f"`{c.address}` ({', '.join(c.drift)})" for c in drifted)
         )
-    delta = delta_line(plan.delta)
+    delta = net_delta(plan)
     if delta:
-        notes.append(f"> {delta}")
+        notes.append(f"> Net: {delta}")
     for note in notes:
         lines += [note, ">"] if note is not notes[-1] else [note, ""]
     return "\n".join(lines)
+
+
+def verdict(plan: Plan) -> str:
+    """The plan in one line: `3 to add, 1 to replace (server.db: image changed), policy: 2
+    violations`; counts that are 0 are left out."""
+    if not plan.has_changes:
+        parts = ["no changes"]
+    else:
+        n = plan.counts()
+        parts = [f"{n[key]} to {word}" for key, word in _COUNTS if n[key]]
+        replaced = [c for c in plan.actionable if c.action.is_replace]
+        if replaced:
+            why = [
+                f"{c.address}: {', '.join(c.replace_paths) or c.reason.value} changed"
+                for c in replaced[:3]
+            ]
+            more = f", {len(replaced) - 3} more" if len(replaced) > 3 else ""
+            at = next(i for i, (key, _) in enumerate(_COUNTS) if key == "replace")
+            index = sum(1 for key, _ in _COUNTS[:at] if n[key])
+            parts[index] += f" ({'; '.join(why)}{more})"
+    report = plan.policy
+    if report is not None:
+        count = len(report.violations)
+        parts.append(
+            f"policy: {count} violation{'s' if count != 1 else ''}" if count else "policy passed"
+        )
+    if plan.quota.problems:
+        parts.append("over quota")
+    return ", ".join(parts)
+
+
+_COUNTS = (("add", "add"), ("change", "change"), ("replace", "replace"), ("destroy", "destroy"))
+
+
+def net_delta(plan: Plan) -> str:
+    """What the plan adds net, by measure: `+2 vCPUs, -512 MB RAM` ("" when nothing moves)."""
+    parts = []
+    for item in plan.delta.items:
+        net = item.added - item.removed
+        if net:
+            label = item.singular if abs(net) == 1 and item.singular else item.label
+            parts.append(f"{net:+d} {label}")
+    return ", ".join(parts)
 
 
 def _row(change: Change) -> str:

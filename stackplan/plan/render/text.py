@@ -12,7 +12,9 @@ from stackplan.plan.render import (
     delta_line,
     drift_only,
     headline,
+    policy_verdict,
     summary_line,
+    violation_lines,
 )
 
 _LEGEND = {
@@ -30,6 +32,12 @@ def render_text(plan: Plan, color: bool = False) -> str:
     """The whole plan as text: legend, each change, drift, delta, quota, warnings, summary."""
     paint = _painter(color)
     out: list[str] = []
+    verdict = policy_verdict(plan)
+    if verdict:
+        failed = bool(plan.policy and plan.policy.violations)
+        out.append(paint(verdict, "1;31" if failed else "1;32"))
+        out += [f"  - {line}" for line in violation_lines(plan)]
+        out.append("")
     actionable = plan.actionable
     if actionable:
         used = sorted({c.action.symbol for c in actionable}, key=list(_LEGEND).index)
