@@ -43,7 +43,14 @@ def _stackplan(args: list[str], cwd: Path, env: dict[str, str]) -> None:
 
 def make_common() -> None:
     sim = start(
-        SimOptions(port=0, build_seconds=0, quota_instances=-1, quota_cores=-1, quota_ram=-1)
+        SimOptions(
+            port=0,
+            build_seconds=0,
+            quota_instances=-1,
+            quota_cores=-1,
+            quota_ram=-1,
+            shared_network=False,
+        )
     )
     try:
         env = env_for(sim.url)

@@ -128,6 +128,7 @@ class CloudView:
         resp = self.http.post(f"{url}/identity/v3/auth/tokens", json=body, timeout=10)
         resp.raise_for_status()
         self.http.headers["X-Auth-Token"] = resp.headers["X-Subject-Token"]
+        self.project_id = resp.json()["token"]["project"]["id"]
 
     def _get(self, path: str) -> Any:
         resp = self.http.get(f"{self.url}/compute/v2.1{path}", timeout=10)
@@ -163,6 +164,46 @@ class CloudView:
             f"{self.url}/compute/v2.1/servers/{server_id}/action", json=body, timeout=10
         )
         assert resp.status_code in (200, 202), resp.text
+
+    def neutron(self, collection: str, **filters: str) -> list[dict[str, Any]]:
+        """A Neutron listing (`networks`, `security-groups`, ...) with its filters."""
+        resp = self.http.get(f"{self.url}/networking/v2.0/{collection}", params=filters, timeout=10)
+        resp.raise_for_status()
+        return resp.json()[collection.replace("-", "_")]
+
+    def neutron_one(self, collection: str, resource_id: str) -> dict[str, Any]:
+        resp = self.http.get(f"{self.url}/networking/v2.0/{collection}/{resource_id}", timeout=10)
+        resp.raise_for_status()
+        (value,) = resp.json().values()
+        return value
+
+    def volumes(self) -> list[dict[str, Any]]:
+        """Every volume of the project (Cinder's detail listing), sorted by name."""
+        resp = self.http.get(f"{self._cinder()}/volumes/detail", timeout=10)
+        resp.raise_for_status()
+        return sorted(resp.json()["volumes"], key=lambda v: (v["name"] or "", v["id"]))
+
+    def volume(self, volume_id: str) -> dict[str, Any]:
+        resp = self.http.get(f"{self._cinder()}/volumes/{volume_id}", timeout=10)
+        resp.raise_for_status()
+        return resp.json()["volume"]
+
+    def server_tags(self, server_id: str) -> list[str]:
+        resp = self.http.get(
+            f"{self.url}/compute/v2.1/servers/{server_id}/tags",
+            headers={"OpenStack-API-Version": "compute 2.26"},
+            timeout=10,
+        )
+        resp.raise_for_status()
+        return sorted(resp.json()["tags"])
+
+    def attachments(self, server_id: str) -> list[str]:
+        """The IDs of the volumes Nova lists as attached to the server."""
+        found = self._get(f"/servers/{server_id}/os-volume_attachments")["volumeAttachments"]
+        return sorted(a["volumeId"] for a in found)
+
+    def _cinder(self) -> str:
+        return f"{self.url}/volume/v3/{self.project_id}"
 
     def keypairs(self) -> list[str]:
         return sorted(k["keypair"]["name"] for k in self._get("/os-keypairs")["keypairs"])

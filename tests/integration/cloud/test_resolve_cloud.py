@@ -105,10 +105,12 @@ def test_request_count_does_not_depend_on_the_number_of_servers(
     servers = [server("web", images[i % 3], flavors[i % 3], index=i) for i in range(count)]
     resolved = resolve(desired(*servers), cloud)
     assert len(resolved.resources) == count
-    # One flavor listing and one image listing, for 1 server as for 100.
-    assert stats.read()["total"] == 2
+    # One flavor listing, one image listing and one network listing (a server naming no
+    # network needs exactly one the project sees), for 1 server as for 100.
+    assert stats.read()["total"] == 3
     assert stats.route("GET /compute/v2.1/flavors/detail") == 1
     assert stats.route("GET /image/v2/images") == 1
+    assert stats.route("GET /networking/v2.0/networks") == 1
 
 
 def test_one_run_lists_each_table_once_whatever_asks(make_sim, cloud_for, stats_of):

@@ -121,7 +121,8 @@ def test_keypairs_create_import_list_show_delete(sim):
     assert bad.status_code == 400
 
 
-def test_glance_list_filters_paging_and_show(sim):
+def test_glance_list_filters_paging_and_show(make_sim):
+    sim = make_sim()  # its own: other tests of the session upload images to the shared one
     api = Api(sim.url)
     url = f"{sim.url}/image/v2/images"
     assert requests.get(f"{sim.url}/image").status_code == 300
