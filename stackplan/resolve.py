@@ -37,6 +37,10 @@ class _Context:
         self._resource = resource
         self._out = out
 
+    @property
+    def address(self) -> str:
+        return str(self._resource.address)
+
     def problem(self, field: str, message: str, hint: str = "") -> None:
         """A problem with `field` (the spec's name, `a[0].b` inside one), at its line."""
         r = self._resource

@@ -183,6 +183,8 @@ def _updated(state: State, step: Step, attributes: Mapping[str, Any]) -> State:
     record = state.record(step.address)
     # An adopted resource may have only a pending_create record (no ID) or none at all.
     resource_id = step.change.id or (record.id if record else None)
+    if step.phase == LATE and record is not None and record.id:
+        resource_id = record.id  # made by this apply: a replacement's ID is not the plan's
     if resource_id is None:
         return state
     return state.with_record(

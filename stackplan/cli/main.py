@@ -261,6 +261,26 @@ def refresh(
 
 
 @app.command()
+def drift(
+    file: options.SpecFile = DEFAULT_SPEC,
+    state: options.StatePath = None,
+    fmt: str = typer.Option("text", "--format", help="text, json or markdown."),
+    cloud: options.CloudName = None,
+) -> None:
+    """Compare the cloud with the state (not the spec): exit 0 no drift, 2 drift, 1 error.
+    Writes nothing and takes no lock."""
+    from stackplan import workflow
+    from stackplan.plan.render.drift import render_drift
+
+    _check_format(fmt)
+    run = options.run_options(options.spec_input(file), command="drift", state=state, cloud=cloud)
+    result = workflow.drift(run)
+    typer.echo(render_drift(result.report, fmt), nl=fmt == "json")
+    if result.report.has_drift:
+        raise typer.Exit(exit_codes.CHANGES)
+
+
+@app.command()
 def show(
     planfile: Path | None = typer.Argument(None, help="A saved plan; without it, the state."),
     file: options.SpecFile = DEFAULT_SPEC,

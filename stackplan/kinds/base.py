@@ -173,6 +173,7 @@ class ResolveContext(Protocol):
     """What a kind's `resolve` may use: the run's reads and a place to report problems."""
 
     reads: Reads
+    address: str  # the resource being resolved (`server.web[0]`)
 
     def problem(self, field: str, message: str, hint: str = "") -> None: ...
 
@@ -257,6 +258,11 @@ class Kind:
     def effect(self, field: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> Effect:
         """What changing `field` from `before` to `after` (whole attribute maps) costs."""
         return self.effects[field]
+
+    def replacing(self, field: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+        """Why changing `field` so replaces the resource, in the plan's words, where the
+        field's name alone does not say it ("volumes cannot shrink: data lost"); or ""."""
+        return ""
 
     def same(self, field: str, wanted: Any, actual: Any) -> bool | None:
         """Whether `actual` (the cloud's, or the state's) is what `wanted` asks for, where

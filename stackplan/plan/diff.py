@@ -237,7 +237,11 @@ class _Diff:
             drift,
             depends_on,
             sensitive,
-            _fault(record, found) if reason is Reason.TAINTED else "",
+            _fault(record, found)
+            if reason is Reason.TAINTED
+            else "; ".join(
+                dict.fromkeys(n for k in replace_paths if (n := kind.replacing(k, before, after)))
+            ),
             _late(kind, after) if action.is_replace else (),
             resource.late_depends_on,
         )
@@ -423,6 +427,14 @@ def _drift(
         )
         and not _same(kind, k, record.attributes, found.attrs, sensitive)
     )
+
+
+def drifted(kind: Kind, record: ResourceRecord, found: ObservedResource) -> tuple[str, ...]:
+    """The compared attributes the cloud changed since `record` was written (for a drift
+    check against the state alone, with the same rules the plan uses)."""
+    attrs = record.attributes
+    compared = [k for k in kind.effects if k in attrs]
+    return _drift(kind, compared, attrs, record, found, record.sensitive)
 
 
 def _same(

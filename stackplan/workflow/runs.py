@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from stackplan.apply.events import EventSink
     from stackplan.apply.executor import ApplyResult
     from stackplan.cloud import Cloud
+    from stackplan.plan.drift import DriftReport
     from stackplan.plan.model import Plan
     from stackplan.policy.rules import Policy
 
@@ -341,6 +342,25 @@ def refresh_state(run: RunOptions) -> RefreshResult:
         # An output reads what the cloud reported (a port's address): evaluated again.
         new = _with_outputs(store, new, load(run.spec)) or new
     return RefreshResult(new, tuple(updated), tuple(gone), tuple(tainted))
+
+
+@dataclass(frozen=True, slots=True)
+class DriftResult:
+    report: DriftReport
+    state: str  # where the state is (a path, or the backend without its password)
+
+
+def drift(run: RunOptions) -> DriftResult:
+    """Refresh and compare the cloud with the state alone. Writes nothing and takes no
+    lock: a nightly check never blocks an apply (it reads the state as last written)."""
+    from stackplan.plan.drift import find_drift
+    from stackplan.refresh import refresh
+
+    store = store_of_spec_file(run)
+    state = existing_state(store)
+    with connected(run.cloud) as cloud:
+        observed = refresh(state, Reads(cloud), KINDS, state.lineage)
+    return DriftResult(find_drift(state, observed, KINDS), store.describe())
 
 
 def import_resource(run: RunOptions, address: Address, resource_id: str) -> ImportResult:

@@ -98,6 +98,14 @@ def _sides(
     return _members(gone, "removed"), _members(come, "added") + stay
 
 
+def attribute_sides(
+    kind: Kind, key: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> tuple[str, str]:
+    """How one changed attribute reads before and after (of a set: the members that go
+    and those that come)."""
+    return _sides(kind, key, before, after)
+
+
 def _members(members: list[str], verb: str) -> str:
     if not members:
         return f"none {verb}"
@@ -168,6 +176,8 @@ def headline(change: Change) -> str:
         if change.replace_paths:
             paths = ", ".join(change.replace_paths)
             why = f"{paths} force{'s' if len(change.replace_paths) == 1 else ''} replacement"
+            if change.note:
+                why += f" ({change.note})"
         else:
             why = {
                 Reason.TAINTED: f"tainted ({change.note})" if change.note else "tainted",

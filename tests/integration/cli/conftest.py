@@ -38,7 +38,7 @@ FEDORA_ID = "5c1f3b8e-6b0a-4c5e-9d1f-0a2b3c4d5e04"
 FLAVOR_IDS = {"m1.tiny": "1", "m1.small": "2", "m1.medium": "3"}
 
 # Commands that take `--state`: the helper adds it so every file stays in tmp_path.
-_STATEFUL = {"plan", "apply", "destroy", "refresh", "show", "output", "import"}
+_STATEFUL = {"plan", "apply", "destroy", "refresh", "show", "output", "import", "drift"}
 
 
 @dataclass
