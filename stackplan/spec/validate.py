@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
 from stackplan.errors import Problem
+from stackplan.spec.fast_schema import fast_check
 from stackplan.spec.load import LoadedYaml, Path_
 from stackplan.spec.schema import SchemaKind, spec_schema
 from stackplan.suggest import did_you_mean
@@ -29,12 +30,26 @@ _TYPE_NAMES = {
 }
 
 
+# Entries from which a spec is checked by the compiled schema first (compiling costs
+# ~0.1 s, which a small spec does not win back).
+BIG_SPEC = 300
+
+
 def schema_problems(doc: LoadedYaml, kinds: Iterable[SchemaKind]) -> list[Problem]:
     """Every way the document breaks the spec schema of `kinds`, each at its position."""
+    kinds = tuple(kinds)
+    if _entries(doc.data) >= BIG_SPEC and fast_check(kinds)(doc.data):
+        return []
     problems: list[Problem] = []
-    for error in _validator(tuple(kinds)).iter_errors(doc.data):
+    for error in _validator(kinds).iter_errors(doc.data):
         problems.extend(_problems(doc, error))
     return sorted(set(problems), key=lambda p: (p.line, p.column, p.path, p.message))
+
+
+def _entries(data: object) -> int:
+    if not isinstance(data, dict):
+        return 0
+    return sum(len(v) for v in data.values() if isinstance(v, dict))
 
 
 @cache
