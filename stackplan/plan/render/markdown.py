@@ -50,15 +50,26 @@ def render_markdown(plan: Plan, limit: int = LIMIT) -> str:
     if rows < len(changes):
         out += [
             "",
-            f"… {len(changes) - rows} more resources not shown; "
+            f"… {len(changes) - rows} more resources not shown ({_left_out(changes[rows:])}); "
             "run `stackplan plan` for the full plan.",
         ]
     elif details < len(changes):
         out.append(
-            f"… details of {len(changes) - details} more resources not shown; "
-            "run `stackplan plan` for the full plan."
+            f"… details of {len(changes) - details} more resources not shown "
+            f"({_left_out(changes[details:])}); run `stackplan plan` for the full plan."
         )
     return "\n".join(out) + "\n"
+
+
+def _left_out(changes: list[Change]) -> str:
+    """What a cut left out, named by resource and action: `delete server.web (120)`."""
+    counted: dict[tuple[str, str], int] = {}
+    for change in changes:
+        key = (action_word(change.action), str(change.address.base))
+        counted[key] = counted.get(key, 0) + 1
+    parts = [f"{word} {base}" + (f" ({n})" if n > 1 else "") for (word, base), n in counted.items()]
+    text = ", ".join(parts[:20])
+    return text + (f", and {len(parts) - 20} more" if len(parts) > 20 else "")
 
 
 def _head(plan: Plan) -> str:

@@ -125,7 +125,9 @@ def _big_plan(n: int) -> Plan:
 def test_markdown_is_cut_below_the_comment_limit():
     text = render_markdown(_big_plan(2000))
     assert len(text) < 65_000
-    assert "more resources not shown; run `stackplan plan` for the full plan" in text
+    assert "more resources not shown (" in text and "run `stackplan plan` for the full plan" in text
+    # What was left out is named, by resource and action.
+    assert "create server.web (" in text.split("more resources not shown (")[1]
     assert text.index("**delete**") < text.index("| + create |")
 
 
