@@ -1,7 +1,8 @@
 """Shared fixtures: the embedded cloud (`stackplan sim`) on 127.0.0.1, port 0.
 
 - `sim`          one simulator for the whole session (in-process thread); quotas unlimited,
-                 no `shared` network (the demo project sees one network).
+                 no `shared` network (the demo project sees one network), private-subnet
+                 a /20 (devstack's /26 holds ~60 servers' ports).
 - `devstack_sim` another, with devstack's whole seed (`shared` too), as `sim serve` runs.
 - `sim_env`      the OS_* environment (v3, user demo) for `sim`, as `stackplan sim env` prints.
 - `make_sim`     factory for a private simulator with other knobs, stopped at teardown.
@@ -32,10 +33,15 @@ _TEST_DEFAULTS: dict[str, Any] = {
     "quota_instances": -1,
     "quota_cores": -1,
     "quota_ram": -1,
+    "quota_volumes": -1,
+    "quota_gigabytes": -1,
     # Most tests are about servers and name no network: on devstack's seed, where the demo
     # project also sees `shared`, Nova (and the plan) would refuse them. Networking tests
     # ask for the whole seed with `make_sim(shared_network=True)`.
     "shared_network": False,
+    # Every server Nova makes on `private` holds an address of private-subnet until it is
+    # deleted; devstack's 10.0.0.0/26 (61 addresses) would run out over a session's tests.
+    "private_cidr": "10.0.0.0/20",
 }
 
 

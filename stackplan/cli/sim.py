@@ -22,6 +22,16 @@ sim_app = typer.Typer(
 )
 
 
+def _private_cidr(value: str) -> str:
+    from stackplan.sim.options import check_private_cidr
+
+    try:
+        check_private_cidr(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
 @sim_app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind (loopback by default)."),
@@ -54,11 +64,20 @@ def serve(
     quota_security_group_rules: int = typer.Option(
         100, help="Security group rules per project; -1 = unlimited."
     ),
+    quota_volumes: int = typer.Option(10, help="Cinder volumes per project; -1 = unlimited."),
+    quota_gigabytes: int = typer.Option(
+        1000, help="Cinder volume GiB per project; -1 = unlimited."
+    ),
     hosts: int = typer.Option(1, help="Compute hosts (server group policies place on them)."),
     no_shared_network: bool = typer.Option(
         False,
         "--no-shared-network",
         help="Seed no `shared` network: the demo project then sees one network only.",
+    ),
+    private_cidr: str = typer.Option(
+        "10.0.0.0/26",
+        help="CIDR of the seeded private-subnet (devstack's /26: ~60 servers at once).",
+        callback=_private_cidr,
     ),
     no_quota: bool = typer.Option(False, "--no-quota", help="Make every quota unlimited."),
 ) -> None:
@@ -71,6 +90,7 @@ def serve(
         quota_server_groups = quota_server_group_members = -1
         quota_networks = quota_subnets = quota_ports = quota_routers = -1
         quota_floatingips = quota_security_groups = quota_security_group_rules = -1
+        quota_volumes = quota_gigabytes = -1
     try:
         _serve(
             SimOptions(
@@ -96,8 +116,11 @@ def serve(
                 quota_floatingips=quota_floatingips,
                 quota_security_groups=quota_security_groups,
                 quota_security_group_rules=quota_security_group_rules,
+                quota_volumes=quota_volumes,
+                quota_gigabytes=quota_gigabytes,
                 hosts=hosts,
                 shared_network=not no_shared_network,
+                private_cidr=private_cidr,
             )
         )
     except OSError as exc:

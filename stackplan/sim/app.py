@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from stackplan.sim import compute, identity, routes
+from stackplan.sim import block_devices, compute, identity, port_settle, routes
 from stackplan.sim.db import Database
 from stackplan.sim.options import DEFAULT_PORT, Context, SimOptions
 from stackplan.sim.wire import (
@@ -99,6 +99,10 @@ def _error_body(service: str, err: ApiError) -> Any:
         from stackplan.sim.neutron.common import error_body
 
         return error_body(err)
+    if service == "volume":
+        from stackplan.sim.cinder.common import error_body as cinder_error_body
+
+        return cinder_error_body(err)
     return keystone_error_body(err.status, err.message)
 
 
@@ -178,6 +182,11 @@ class Simulator:
             req = replace(req, version=version)
         if route.authenticated:
             req = replace(req, token=self._authenticate(req, url_project))
+        if route.service in ("compute", "network") and not route.discovery:
+            # Servers settle lazily; their ports must agree with what this request sees.
+            port_settle.settle(self.ctx)
+        if route.service in ("compute", "volume") and not route.discovery:
+            block_devices.settle(self.ctx)  # attach boot volumes, release a gone server's
         assert route.handler is not None
         return route.handler(self.ctx, req)
 

@@ -1,4 +1,5 @@
-"""SQLite storage for what the API creates: tokens, servers, server groups, keypairs, images.
+"""SQLite storage for what the API creates: tokens, servers, server groups, keypairs, images,
+and which Neutron ports each server has (Nova's side; Neutron's tables are `neutron/schema`).
 
 One connection per thread (sqlite3 objects are not shared), WAL so readers never wait
 for the writer, and one process-wide lock around write transactions so 50 parallel
@@ -57,6 +58,15 @@ CREATE TABLE IF NOT EXISTS servers (
     locked_by TEXT
 );
 CREATE INDEX IF NOT EXISTS servers_project ON servers (project_id, gone_at);
+-- Nova's record of a server's ports (its network info cache), in the order the server
+-- got them; `preserve` marks a port the user gave, unbound but kept when the server goes.
+CREATE TABLE IF NOT EXISTS server_ports (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    server_id TEXT NOT NULL,
+    port_id TEXT UNIQUE NOT NULL,
+    preserve INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS server_ports_server ON server_ports (server_id);
 CREATE TABLE IF NOT EXISTS server_groups (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT UNIQUE NOT NULL,
@@ -90,6 +100,8 @@ _LATER_COLUMNS = {
     "server_group": "TEXT",
     "locked": "INTEGER NOT NULL DEFAULT 0",
     "locked_by": "TEXT",
+    # when the server's ports next need Nova's attention (build end, task end, delete end)
+    "ports_due": "REAL",
 }
 
 
@@ -107,6 +119,7 @@ class Database:
             for column, kind in _LATER_COLUMNS.items():
                 if column not in have:
                     conn.execute(f"ALTER TABLE servers ADD COLUMN {column} {kind}")
+            conn.execute("CREATE INDEX IF NOT EXISTS servers_ports_due ON servers (ports_due)")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

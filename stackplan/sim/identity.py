@@ -182,6 +182,9 @@ def _services(base: str, project_id: str, v2: bool) -> list[tuple[str, str, str]
         ("compute", "nova", compute),
         ("image", "glance", f"{base}/image"),
         ("network", "neutron", f"{base}/networking"),
+        # devstack registers Cinder twice, both with the project in the URL
+        ("block-storage", "cinder", f"{base}/volume/v3/{project_id}"),
+        ("volumev3", "cinderv3", f"{base}/volume/v3/{project_id}"),
         ("identity", "keystone", identity),
     ]
 

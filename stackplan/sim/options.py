@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
 from dataclasses import dataclass, field
@@ -22,9 +23,8 @@ class SimOptions:
     quota_*: per-project limits enforced at create/resize; -1 is unlimited.
     fault_rate: fraction of API requests answered 500/503 before any effect.
     rate_limit: API requests per second over the whole server; 0 disables it.
-    port_security: False makes the servers' network one with Neutron's port security off:
-        their ports carry no security groups (what openstack.cloud's server module needs
-        to run against a cloud without a network endpoint).
+    private_cidr: the seeded `private-subnet` (devstack's 10.0.0.0/26: 61 addresses for
+        ports, so at most ~60 servers on `private` at once).
     """
 
     host: str = "127.0.0.1"
@@ -49,11 +49,29 @@ class SimOptions:
     quota_floatingips: int = 50
     quota_security_groups: int = 10
     quota_security_group_rules: int = 100
+    quota_volumes: int = 10  # Cinder's defaults (quota_volumes, quota_gigabytes)
+    quota_gigabytes: int = 1000
     hosts: int = 1  # compute hosts the scheduler places servers on (server group policies)
     # devstack's `shared` network: with it the demo project sees two networks, and Nova
     # refuses a server that names none ("Multiple possible networks found").
     shared_network: bool = True
-    port_security: bool = True
+    private_cidr: str = "10.0.0.0/26"
+
+    def __post_init__(self) -> None:
+        check_private_cidr(self.private_cidr)
+
+
+def check_private_cidr(cidr: str) -> None:
+    """ValueError unless `cidr` is an IPv4 network (no host bits) with room for ports:
+    Neutron takes its first address for the gateway, which router1 holds."""
+    try:
+        network = ipaddress.ip_network(cidr)
+    except ValueError:
+        raise ValueError(
+            f"private_cidr {cidr!r} is not an IPv4 network such as 10.0.0.0/26"
+        ) from None
+    if network.version != 4 or network.prefixlen > 29:
+        raise ValueError(f"private_cidr {cidr!r} must be an IPv4 network of /29 or wider")
 
 
 @dataclass(slots=True)

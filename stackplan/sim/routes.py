@@ -11,12 +11,15 @@ from dataclasses import dataclass
 
 from stackplan.sim import (
     availability_zones,
+    cinder,
     compute,
+    floating_ip_pools,
     glance_write,
     identity,
     identity_projects,
     identity_v3,
     image,
+    interfaces,
     keypairs,
     neutron,
     quota_sets,
@@ -24,7 +27,9 @@ from stackplan.sim import (
     server_groups,
     server_list,
     server_ops,
+    server_tags,
     servers,
+    volume_attachments,
 )
 from stackplan.sim.options import Context
 from stackplan.sim.wire import Request, Response
@@ -36,7 +41,7 @@ Handler = Callable[[Context, Request], Response]
 class Route:
     methods: frozenset[str]
     template: str
-    service: str  # identity | compute | image | network | sim: picks the error envelope
+    service: str  # identity | compute | image | network | volume | sim: the error envelope
     handler: Handler | None  # None: served by app.py itself (the /_sim routes)
     authenticated: bool = True
     discovery: bool = False  # version documents: no token, no injected faults
@@ -118,6 +123,7 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", f"{C}/os-quota-sets/{{project_id}}/detail", "compute", quota_sets.detail),
     _r("GET", f"{C}/os-quota-sets/{{project_id}}/defaults", "compute", quota_sets.defaults),
     _r("GET", f"{C}/os-security-groups", "compute", security_groups.listing),
+    _r("GET", f"{C}/os-floating-ip-pools", "compute", floating_ip_pools.listing),
     _r("GET", f"{C}/os-keypairs", "compute", keypairs.listing),
     _r("POST", f"{C}/os-keypairs", "compute", keypairs.create),
     _r("GET", f"{C}/os-keypairs/{{name}}", "compute", keypairs.show),
@@ -134,17 +140,30 @@ ROUTES: tuple[Route, ...] = (
     _r("DELETE", S, "compute", server_ops.delete),
     _r("POST", f"{S}/action", "compute", server_ops.action),
     _r("GET", f"{S}/os-security-groups", "compute", security_groups.of_server),
+    _r("GET", f"{S}/os-interface", "compute", interfaces.listing),
+    _r("POST", f"{S}/os-interface", "compute", interfaces.attach),
+    _r("GET", f"{S}/os-interface/{{port_id}}", "compute", interfaces.show),
+    _r("DELETE", f"{S}/os-interface/{{port_id}}", "compute", interfaces.detach),
+    _r("GET", f"{S}/os-volume_attachments", "compute", volume_attachments.listing),
+    _r("POST", f"{S}/os-volume_attachments", "compute", volume_attachments.attach_volume),
+    _r("GET", f"{S}/os-volume_attachments/{{volume_id}}", "compute", volume_attachments.show),
+    _r(
+        "DELETE",
+        f"{S}/os-volume_attachments/{{volume_id}}",
+        "compute",
+        volume_attachments.detach_volume,
+    ),
     _r("GET", f"{S}/metadata", "compute", server_ops.metadata_show),
     _r("POST PUT", f"{S}/metadata", "compute", server_ops.metadata_write),
     _r("GET", f"{S}/metadata/{{key}}", "compute", server_ops.meta_show),
     _r("PUT", f"{S}/metadata/{{key}}", "compute", server_ops.meta_put),
     _r("DELETE", f"{S}/metadata/{{key}}", "compute", server_ops.meta_delete),
-    _r("GET", f"{S}/tags", "compute", server_ops.tags_show),
-    _r("PUT", f"{S}/tags", "compute", server_ops.tags_replace),
-    _r("DELETE", f"{S}/tags", "compute", server_ops.tags_clear),
-    _r("GET", f"{S}/tags/{{tag}}", "compute", server_ops.tag_check),
-    _r("PUT", f"{S}/tags/{{tag}}", "compute", server_ops.tag_add),
-    _r("DELETE", f"{S}/tags/{{tag}}", "compute", server_ops.tag_delete),
+    _r("GET", f"{S}/tags", "compute", server_tags.index),
+    _r("PUT", f"{S}/tags", "compute", server_tags.update_all),
+    _r("DELETE", f"{S}/tags", "compute", server_tags.delete_all),
+    _r("GET", f"{S}/tags/{{tag}}", "compute", server_tags.show),
+    _r("PUT", f"{S}/tags/{{tag}}", "compute", server_tags.update),
+    _r("DELETE", f"{S}/tags/{{tag}}", "compute", server_tags.delete),
     _r("GET", "/image", "image", image.versions, auth=False, discovery=True),
     _r("GET", "/image/v2/images", "image", image.listing),
     _r("POST", "/image/v2/images", "image", glance_write.create),
@@ -155,6 +174,10 @@ ROUTES: tuple[Route, ...] = (
     *(
         _r(methods, template, "network", handler, auth=auth, discovery=discovery)
         for methods, template, handler, auth, discovery in neutron.ROUTES
+    ),
+    *(
+        _r(methods, template, "volume", handler, auth=auth, discovery=discovery)
+        for methods, template, handler, auth, discovery in cinder.ROUTES
     ),
     _r("GET DELETE", "/_sim/stats", "sim", None, auth=False, discovery=True),
 )
@@ -179,6 +202,7 @@ def service_of(path: str) -> str:
         "compute": "compute",
         "image": "image",
         "networking": "network",
+        "volume": "volume",
     }.get(head, "sim")
 
 

@@ -1,6 +1,7 @@
 """Server actions: resize, confirm/revert, reboot, rebuild, start/stop, pause/unpause,
-suspend/resume, add/remove a security group (`server_lock.py` has lock/unlock and the
-console log; the dispatcher of `POST /servers/{id}/action` is `server_ops.action`).
+suspend/resume (`server_lock.py` has lock/unlock and the console log,
+`security_groups.py` add/removeSecurityGroup; the dispatcher of
+`POST /servers/{id}/action` is `server_ops.action`).
 
 Each action checks the lock and Nova's allowed vm_states (409 otherwise), then starts a
 task that `lifecycle.settle` finishes at read time after `--build-seconds`.
@@ -58,7 +59,8 @@ def start_task(
     next_state: str,
     **columns: Any,
 ) -> None:
-    """Persist the settled vm_state plus a new task ending `build_seconds` from now."""
+    """Persist the settled vm_state plus a new task ending `build_seconds` from now; the
+    server's ports are due for `port_settle` when the task ends (now, without one)."""
     now = ctx.now()
     until = now + ctx.options.build_seconds if task else None
     values = {
@@ -69,6 +71,7 @@ def start_task(
         "updated": now,
         **columns,
     }
+    values["ports_due"] = values["task_until"] if values["task_until"] is not None else now
     assignments = ", ".join(f"{k} = ?" for k in values)
     conn.execute(f"UPDATE servers SET {assignments} WHERE id = ?", (*values.values(), row["id"]))
 
@@ -223,7 +226,7 @@ def _rebuild(
     back = state.vm_state if state.vm_state in ("active", "stopped") else "active"
     start_task(ctx, conn, row, state.vm_state, "rebuilding", back, **columns)
     new_row, new_state = servers.load(ctx, req, conn)
-    body = servers.render(req, new_row, new_state, reduced=True)
+    body = servers.render_one(ctx, req, new_row, new_state, reduced=True, conn=conn)
     body["adminPass"] = arg.get("adminPass") or servers.password()
     if req.version >= (2, 54):
         body["key_name"] = new_row["key_name"]
@@ -233,52 +236,6 @@ def _rebuild(
         body["trusted_image_certificates"] = None
     location = compute.links(req, "servers", row["id"])[0]["href"]
     return Response(202, {"server": body}, {"Location": location})
-
-
-def _security_group(add: bool) -> Action:
-    """addSecurityGroup / removeSecurityGroup: groups are names, never looked up (README)."""
-    action = "addSecurityGroup" if add else "removeSecurityGroup"
-
-    def run(
-        ctx: Context,
-        req: Request,
-        conn: sqlite3.Connection,
-        row: sqlite3.Row,
-        state: lifecycle.Settled,
-        arg: Any,
-    ) -> Response:
-        name = arg.get("name") if isinstance(arg, dict) else None
-        if not isinstance(name, str) or not name.strip():
-            raise ApiError(400, "Security group name cannot be empty")
-        if not row["ip"]:  # no port (`networks: "none"`) to put the group on
-            raise ApiError(
-                404, f"instance_id {row['id']} could not be found as device id on any ports"
-            )
-        if add and not ctx.options.port_security:
-            raise ApiError(
-                400,
-                "Network requires port_security_enabled and subnet associated in order to "
-                "apply security groups.",
-            )
-        groups = json.loads(row["security_groups"])
-        attached = any(g.get("name") == name for g in groups)
-        if add and attached:
-            raise ApiError(
-                400, f"Security group {name} is already associated with the instance {row['id']}"
-            )
-        if not add and not attached:
-            raise ApiError(
-                400, f"Security group {name} not associated with the instance {row['id']}"
-            )
-        groups = [*groups, {"name": name}] if add else [g for g in groups if g.get("name") != name]
-        conn.execute(
-            "UPDATE servers SET security_groups = ?, updated = ? WHERE id = ?",
-            (json.dumps(groups), ctx.now(), row["id"]),
-        )
-        return Response(202)
-
-    run.__name__ = action
-    return run
 
 
 ACTIONS: dict[str, Action] = {
@@ -293,6 +250,4 @@ ACTIONS: dict[str, Action] = {
     "unpause": _power("active", "unpause", {"paused"}, "unpausing"),
     "suspend": _power("suspended", "suspend", {"active"}, "suspending"),
     "resume": _power("active", "resume", {"suspended"}, "resuming"),
-    "addSecurityGroup": _security_group(add=True),
-    "removeSecurityGroup": _security_group(add=False),
 }

@@ -1,5 +1,6 @@
 """Nova's checks on a `POST /servers` body: names, metadata, tags, user data, image,
-networks, counts and the availability zone (messages as Nova's schema and API give)."""
+counts and the availability zone (messages as Nova's schema and API give; `networks`
+and `security_groups` are `network_requests.py`'s)."""
 
 from __future__ import annotations
 
@@ -120,23 +121,9 @@ def check_image(ctx: Context, req: Request, ref: Any, flavor: seed.Flavor) -> Im
     return image
 
 
-def check_networks(req: Request, server: dict[str, Any]) -> bool:
-    """Validate `networks`; True when the server is to have no network at all ("none")."""
-    networks = server.get("networks")
-    if networks is None:
-        if req.version >= (2, 37):
-            raise bad_field("server", server, "'networks' is a required property")
-        return False
-    if isinstance(networks, str):
-        if req.version < (2, 37) or networks not in ("auto", "none"):
-            raise bad_field("networks", networks, f"'{networks}' is not of type 'array'")
-        return networks == "none"
-    if not isinstance(networks, list):
-        raise bad_field("networks", networks, f"{networks!r} is not of type 'array'")
-    return False
-
-
-def count(server: dict[str, Any]) -> int:
+def count(server: dict[str, Any]) -> tuple[int, int]:
+    """(min_count, max_count): Nova makes max_count servers if it can, never fewer than
+    min_count."""
     try:
         low = int(server.get("min_count", 1))
         high = int(server.get("max_count", low))
@@ -146,7 +133,7 @@ def count(server: dict[str, Any]) -> int:
         raise ApiError(400, "min_count and max_count must be positive")
     if low > high:
         raise ApiError(400, "min_count must be <= max_count")
-    return high
+    return low, high
 
 
 def check_zone(ctx: Context, req: Request, server: dict[str, Any]) -> str | None:

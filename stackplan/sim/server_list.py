@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import sqlite3
@@ -10,7 +11,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from stackplan.sim import compute, identity, lifecycle, servers
+from stackplan.sim import (
+    block_devices,
+    compute,
+    identity,
+    lifecycle,
+    nova_ports,
+    server_addresses,
+    servers,
+)
+from stackplan.sim.neutron import lookups
 from stackplan.sim.options import Context
 from stackplan.sim.wire import ApiError, Request, Response
 
@@ -92,7 +102,22 @@ def _tags_matchers(req: Request) -> list[Matcher]:
     return matchers
 
 
-def _matchers(req: Request) -> tuple[list[Matcher], float | None]:
+def _ip_matcher(ctx: Context, pattern: str, version: int) -> Matcher:
+    """Nova's `ip`/`ip6` filters: the regex matches the start of a fixed address of the
+    given version on one of the server's ports (floating addresses do not count)."""
+    regex = re.compile(pattern)
+    by_server = lookups.fixed_ips_by_device(ctx.db.read(), "compute:")
+
+    def match(r: sqlite3.Row, s: lifecycle.Settled) -> bool:
+        return any(
+            ipaddress.ip_address(a).version == version and regex.match(a)
+            for a in by_server.get(r["id"], [])
+        )
+
+    return match
+
+
+def _matchers(ctx: Context, req: Request) -> tuple[list[Matcher], float | None]:
     matchers: list[Matcher] = []
     if (name := req.arg("name")) is not None:
         matchers.append(_name_matcher(name))
@@ -110,8 +135,9 @@ def _matchers(req: Request) -> tuple[list[Matcher], float | None]:
     ):
         if (value := req.arg(param)) is not None:
             matchers.append(lambda r, s, c=column, v=value: r[c] == v)
-    if (ip := req.arg("ip")) is not None:
-        matchers.append(lambda r, s, p=ip: re.match(p, r["ip"]) is not None)
+    for param, version in (("ip", 4), ("ip6", 6)):
+        if (pattern := req.arg(param)) is not None:
+            matchers.append(_ip_matcher(ctx, pattern, version))
     matchers.extend(_tags_matchers(req))
     return matchers, since
 
@@ -147,7 +173,7 @@ def _all_tenants(req: Request, detail: bool) -> bool:
 def _select(
     ctx: Context, req: Request, detail: bool
 ) -> list[tuple[sqlite3.Row, lifecycle.Settled]]:
-    matchers, since = _matchers(req)
+    matchers, since = _matchers(ctx, req)
     now = ctx.now()
     if _all_tenants(req, detail):
         # Only with all_tenants does Nova honour a project filter (lp:#1185290).
@@ -182,7 +208,15 @@ def _list(ctx: Context, req: Request, detail: bool) -> Response:
     path = "servers/detail" if detail else "servers"
     page, extra = compute.paginate(req, picked, lambda p: p[0]["id"], "servers", path)
     if detail:
-        items = [servers.render(req, row, state) for row, state in page]
+        conn = ctx.db.read()
+        nets = server_addresses.of_servers(
+            conn, nova_ports.caller(req.token), [row["id"] for row, _ in page]
+        )
+        disks = block_devices.of_servers(conn, [row["id"] for row, _ in page])
+        items = [
+            servers.render(req, row, state, nets[row["id"]], disks=disks[row["id"]])
+            for row, state in page
+        ]
     else:
         items = [
             {
@@ -205,4 +239,4 @@ def server_detail(ctx: Context, req: Request) -> Response:
 
 def server_show(ctx: Context, req: Request) -> Response:
     row, state = servers.load(ctx, req)
-    return Response(200, {"server": servers.render(req, row, state)})
+    return Response(200, {"server": servers.render_one(ctx, req, row, state)})

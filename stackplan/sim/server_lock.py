@@ -7,7 +7,7 @@ import re
 import sqlite3
 from typing import Any
 
-from stackplan.sim import identity, lifecycle, seed
+from stackplan.sim import identity, lifecycle, nova_ports, seed, server_addresses
 from stackplan.sim.options import Context
 from stackplan.sim.wire import ApiError, Request, Response
 
@@ -51,8 +51,9 @@ def _unlock(
     return Response(202)
 
 
-def boot_log(row: sqlite3.Row, state: lifecycle.Settled) -> list[str]:
-    """What a cirros guest prints on its serial console, with this server's facts."""
+def boot_log(row: sqlite3.Row, state: lifecycle.Settled, address: str | None) -> list[str]:
+    """What a cirros guest prints on its serial console, with this server's facts
+    (`address`: the first fixed IPv4 address of its ports, which DHCP hands out)."""
     flavor = seed.FLAVORS_BY_ID[row["flavor_id"]]
     lines = [
         "[    0.000000] Linux version 5.15.0-71-generic (buildd@lcy02-amd64-044) #78-Ubuntu SMP",
@@ -64,8 +65,8 @@ def boot_log(row: sqlite3.Row, state: lifecycle.Settled) -> list[str]:
         "Starting network...",
     ]
     lines.append("checking http://169.254.169.254/2009-04-04/instance-id")
-    if row["ip"]:
-        lines.insert(-1, f"udhcpc: lease of {row['ip']} obtained, lease time 86400")
+    if address:
+        lines.insert(-1, f"udhcpc: lease of {address} obtained, lease time 86400")
         lines.append(f"successful after 1/20 tries: up 2.10. iid={row['id']}")
     else:  # no port, so no DHCP lease and no metadata service
         lines.insert(-1, "udhcpc: no lease, failing")
@@ -123,7 +124,9 @@ def _console_output(
     length = _length(arg)
     if row["host"] is None:  # never scheduled: Nova's check_instance_host
         raise ApiError(409, f"Instance {row['id']} is not ready")
-    lines = boot_log(row, state)
+    net = server_addresses.of_server(conn, nova_ports.caller(req.token), row["id"])
+    fixed = [a.addr for a in net.addresses if a.kind == "fixed" and a.version == 4]
+    lines = boot_log(row, state, fixed[0] if fixed else None)
     # Nova's _tail_log: 0 is nothing, N the last N lines; -1 is documented as "all" yet
     # goes through the same slice, so it drops the first line. Kept as Nova does it.
     if length is not None:

@@ -8,7 +8,14 @@ import json
 import sqlite3
 from typing import Any
 
-from stackplan.sim import lifecycle, quota, server_actions, server_lock, servers
+from stackplan.sim import (
+    lifecycle,
+    quota,
+    security_groups,
+    server_actions,
+    server_lock,
+    servers,
+)
 from stackplan.sim.options import Context
 from stackplan.sim.server_actions import check_lock, start_task
 from stackplan.sim.wire import ApiError, Request, Response
@@ -43,7 +50,8 @@ def update(ctx: Context, req: Request) -> Response:
         if columns:
             _set(ctx, conn, row, **columns)
         row, state = servers.load(ctx, req, conn)
-    return Response(200, {"server": servers.render(req, row, state, reduced=True)})
+        body = servers.render_one(ctx, req, row, state, reduced=True, conn=conn)
+    return Response(200, {"server": body})
 
 
 def _set(ctx: Context, conn: sqlite3.Connection, row: sqlite3.Row, **columns: Any) -> None:
@@ -148,76 +156,13 @@ def meta_delete(ctx: Context, req: Request) -> Response:
     return Response(204)
 
 
-# -- tags (2.26+) ----------------------------------------------------------------------
-
-
-def _tags_allowed(req: Request) -> None:
-    if req.version < (2, 26):
-        raise ApiError(404, "The resource could not be found.")
-
-
-def tags_show(ctx: Context, req: Request) -> Response:
-    _tags_allowed(req)
-    row, _ = servers.load(ctx, req)
-    return Response(200, {"tags": json.loads(row["tags"])})
-
-
-def tags_replace(ctx: Context, req: Request) -> Response:
-    _tags_allowed(req)
-    body = req.json()
-    tags = servers.check_tags(body.get("tags") if isinstance(body, dict) else None)
-    with ctx.db.write() as conn:
-        row, _ = servers.load(ctx, req, conn)
-        _set(ctx, conn, row, tags=json.dumps(tags))
-    return Response(200, {"tags": tags})
-
-
-def tags_clear(ctx: Context, req: Request) -> Response:
-    _tags_allowed(req)
-    with ctx.db.write() as conn:
-        row, _ = servers.load(ctx, req, conn)
-        _set(ctx, conn, row, tags="[]")
-    return Response(204)
-
-
-def tag_check(ctx: Context, req: Request) -> Response:
-    _tags_allowed(req)
-    row, _ = servers.load(ctx, req)
-    if req.params["tag"] not in json.loads(row["tags"]):
-        raise ApiError(404, f"Tag {req.params['tag']} could not be found.")
-    return Response(204)
-
-
-def tag_add(ctx: Context, req: Request) -> Response:
-    _tags_allowed(req)
-    tag = req.params["tag"]
-    with ctx.db.write() as conn:
-        row, _ = servers.load(ctx, req, conn)
-        tags = json.loads(row["tags"])
-        if tag in tags:
-            return Response(204)
-        tags = servers.check_tags([*tags, tag])
-        _set(ctx, conn, row, tags=json.dumps(tags))
-    location = f"{req.root}/servers/{row['id']}/tags/{tag}"
-    return Response(201, None, {"Location": location})
-
-
-def tag_delete(ctx: Context, req: Request) -> Response:
-    _tags_allowed(req)
-    tag = req.params["tag"]
-    with ctx.db.write() as conn:
-        row, _ = servers.load(ctx, req, conn)
-        tags = json.loads(row["tags"])
-        if tag not in tags:
-            raise ApiError(404, f"Tag {tag} could not be found.")
-        tags.remove(tag)
-        _set(ctx, conn, row, tags=json.dumps(tags))
-    return Response(204)
-
-
 # -- actions ---------------------------------------------------------------------------
 
-_ACTIONS: dict[str, server_actions.Action] = {**server_actions.ACTIONS, **server_lock.ACTIONS}
+_ACTIONS: dict[str, server_actions.Action] = {
+    **server_actions.ACTIONS,
+    **server_lock.ACTIONS,
+    **security_groups.ACTIONS,
+}
 
 
 def action(ctx: Context, req: Request) -> Response:

@@ -16,7 +16,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from stackplan.sim import compute, identity, lifecycle, quota, seed, server_groups
+from stackplan.sim import (
+    block_devices,
+    compute,
+    identity,
+    lifecycle,
+    network_requests,
+    nova_ports,
+    port_allocation,
+    quota,
+    seed,
+    server_addresses,
+    server_groups,
+)
+from stackplan.sim.neutron import schema
 from stackplan.sim.options import UNLIMITED, Context
 from stackplan.sim.server_checks import (
     allowed_keys,
@@ -24,7 +37,6 @@ from stackplan.sim.server_checks import (
     check_image,
     check_metadata,
     check_name,
-    check_networks,
     check_tags,
     check_user_data,
     check_zone,
@@ -90,14 +102,17 @@ def _flavor_ref(req: Request, flavor_id: str) -> dict[str, Any]:
 
 
 def render(
-    req: Request, row: sqlite3.Row, state: lifecycle.Settled, reduced: bool = False
+    req: Request,
+    row: sqlite3.Row,
+    state: lifecycle.Settled,
+    net: server_addresses.Networking,
+    reduced: bool = False,
+    disks: block_devices.Disks | None = None,
 ) -> dict[str, Any]:
-    """The server at the request's microversion; `reduced` is the pre-2.75 PUT shape."""
+    """The server at the request's microversion, with its networking as read from
+    Neutron (`server_addresses`); `reduced` is the pre-2.75 PUT shape."""
     status = state.status
     building = state.vm_state == "building"
-    address: dict[str, Any] = {"addr": row["ip"], "version": 4}
-    if not reduced:
-        address.update({"OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": row["mac"]})
     # Nova's hostId: a hash of the project and the host, so a project can tell whether two
     # of its servers share a host without learning the host's name.
     host = row["host"]
@@ -114,9 +129,12 @@ def render(
         "image": {
             "id": row["image_id"],
             "links": compute.links(req, "images", row["image_id"])[1:],
-        },
+        }
+        if row["image_id"]
+        else "",  # booted from a volume
         "flavor": _flavor_ref(req, row["flavor_id"]),
-        "addresses": {} if building or not row["ip"] else {"private": [address]},
+        # Nova hides the addresses of a building server.
+        "addresses": {} if building else net.rendered(extended=not reduced),
         "accessIPv4": row["access_ipv4"],
         "accessIPv6": row["access_ipv6"],
         "metadata": json.loads(row["metadata"]),
@@ -138,11 +156,11 @@ def render(
     launched = row["launched_at"] if state.vm_state not in ("building", "error") else None
     if state.vm_state == "error" and row["launched_at"] and row["fault"] is None:
         launched = row["launched_at"]
-    volumes: list[dict[str, Any]] = []
+    volumes = block_devices.volumes_attached(req, disks)
     body.update(
         {
             "key_name": row["key_name"],
-            "config_drive": "",
+            "config_drive": block_devices.config_drive(disks),
             "OS-EXT-AZ:availability_zone": "nova",
             "OS-EXT-STS:vm_state": state.vm_state,
             "OS-EXT-STS:task_state": state.task_state,
@@ -159,22 +177,70 @@ def render(
         body["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{row['seq']:08x}"
     if req.version >= (2, 63):
         body["trusted_image_certificates"] = None
-    groups = json.loads(row["security_groups"])
-    if groups:
-        body["security_groups"] = groups
+    if net.security_groups:  # absent without a port to carry them
+        body["security_groups"] = [{"name": n} for n in net.security_groups]
     return body
+
+
+def render_one(
+    ctx: Context,
+    req: Request,
+    row: sqlite3.Row,
+    state: lifecycle.Settled,
+    reduced: bool = False,
+    conn: sqlite3.Connection | None = None,
+) -> dict[str, Any]:
+    """`render` for one server, its networking read now."""
+    net = server_addresses.of_server(conn or ctx.db.read(), nova_ports.caller(req.token), row["id"])
+    disks = block_devices.of_server(conn or ctx.db.read(), row["id"])
+    return render(req, row, state, net, reduced, disks)
 
 
 # -- create ----------------------------------------------------------------------------
 
 
-def mac_tail(n: int) -> str:
-    return ":".join(f"{(n >> s) & 255:02x}" for s in (16, 8, 0))
-
-
 def password() -> str:
     alphabet = string.ascii_letters + string.digits
     return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+MAX_ATTEMPTS = 3  # Nova's [scheduler] max_attempts: a host and two alternates
+
+
+def _fault(
+    ctx: Context,
+    server_id: str,
+    host: str | None,
+    refused: ApiError | None,
+    forced: bool,
+    test_fail: bool,
+) -> str | None:
+    """Why the build ends in ERROR, or None: the scheduler finds no valid host (no port
+    is ever made), the compute host cannot allocate the network, or the test asked for it.
+
+    An allocation error the compute manager does not abort on is rescheduled
+    (`_do_build_and_run_instance`), failing the same way on every alternate host, until
+    the conductor gives up with MaxRetriesExceeded: "Exhausted all hosts" when the
+    alternates run out first (fewer than 3 hosts), the third attempt's error otherwise
+    (`populate_retry`). A forced host is never retried: the fault is the error itself."""
+    no_host = "No valid host was found. There are not enough hosts available."
+    if host is None:
+        return no_host
+    if refused is None:
+        return no_host if test_fail else None
+    if isinstance(refused, nova_ports.NotRescheduled):
+        return f"Build of instance {server_id} aborted: {refused.reason}"
+    if forced:
+        return refused.message
+    if len(server_groups.host_names(ctx)) >= MAX_ATTEMPTS:
+        return (
+            f"Exceeded maximum number of retries. Exceeded max scheduling attempts "
+            f"{MAX_ATTEMPTS} for instance {server_id}. Last exception: {refused.message}"
+        )
+    return (
+        "Exceeded maximum number of retries. Exhausted all hosts available for retrying "
+        f"build failures for instance {server_id}."
+    )
 
 
 def create(ctx: Context, req: Request) -> Response:
@@ -197,32 +263,37 @@ def create(ctx: Context, req: Request) -> Response:
     if flavor is None:
         raise ApiError(400, f"Flavor {server['flavorRef']} could not be found.")
     forced_host = check_zone(ctx, req, server)
-    image = check_image(ctx, req, server.get("imageRef"), flavor)
-    no_network = check_networks(req, server)
+    storage = block_devices.requested(ctx, req, server, flavor, count(server)[1])
+    # A server booted from a volume without imageRef has none ("" in its view).
+    image_id = (
+        "" if storage.volume_backed else check_image(ctx, req, server.get("imageRef"), flavor).id
+    )
+    min_count, number = count(server)
+    requested = network_requests.parse(req, server, number)
+    group_refs = network_requests.group_names(server)
     metadata = check_metadata(server.get("metadata", {}))
     tags = check_tags(server.get("tags", []))
     user_data = check_user_data(server["user_data"]) if "user_data" in server else None
-    # The create response echoes the request's groups; the server gets `default` when none
-    # are named, and none at all without a port to carry them (`networks: "none"`) or
-    # with port security off, where asking for any but `default` fails the build.
+    # The create response echoes the request's groups ([] included), or `default`.
     echoed = server.get("security_groups", [{"name": "default"}])
-    if not isinstance(echoed, list) or not all(isinstance(g, dict) and "name" in g for g in echoed):
-        raise bad_field("security_groups", echoed, "must be a list of {'name': ...}")
-    names = list(dict.fromkeys(g["name"] for g in echoed if g["name"])) or ["default"]
-    portless = no_network or not ctx.options.port_security
-    groups = [] if portless else [{"name": n} for n in names]
-    unappliable = not no_network and not ctx.options.port_security and names != ["default"]
-    number = count(server)
     key_name = server.get("key_name")
     description = server.get("description") if req.version >= (2, 19) else name
     token = req.token
+    who = nova_ports.caller(token)
     now = ctx.now()
     build_end = now + ctx.options.build_seconds
-    no_host = "No valid host was found. There are not enough hosts available."
-    ids = [str(uuid.uuid4()) for _ in range(number)]
-    # Nova suffixes each display name of a multiple create with its 1-based index.
-    display = [f"{name}-{n}" for n in range(1, number + 1)] if number > 1 else [name]
+    schema.ready(ctx)  # Neutron's tables, before the write transaction
     with ctx.db.write() as conn:
+        # The compute API's order: groups (names to ids; `default` is Neutron's), then
+        # the networks, ports and port quota, which may lower the count.
+        refs = [
+            g if g == "default" else network_requests.resolve_group(ctx, conn, who, g)
+            for g in group_refs
+        ]
+        number = network_requests.validate(ctx, conn, who, requested, min_count, number)
+        ids = [str(uuid.uuid4()) for _ in range(number)]
+        # Nova suffixes each display name of a multiple create with its 1-based index.
+        display = [f"{name}-{n}" for n in range(1, number + 1)] if number > 1 else [name]
         group_id = server_groups.hint(ctx, req, body, conn)
         if group_id is not None:
             limit = ctx.options.quota_server_group_members
@@ -246,25 +317,29 @@ def create(ctx: Context, req: Request) -> Response:
         want = quota.Usage(number, flavor.vcpus * number, flavor.ram * number)
         quota.check(ctx, used, want)
         for server_id, host, display_name in zip(ids, hosts, display, strict=True):
-            # The scheduler finds no valid host, the network cannot take the groups, or
-            # the test asked for a failed build.
-            fail = host is None or unappliable or metadata.get(FAIL_KEY) == "build"
-            message = no_host
-            if unappliable and host is not None:
-                message = (
-                    f"Build of instance {server_id} aborted: Network requires "
-                    "port_security_enabled and subnet associated in order to apply "
-                    "security groups."
-                )
+            refused = None
+            if host is not None:  # the compute host allocates the network
+                target = {"id": server_id, "project_id": token.project_id}
+                try:
+                    port_allocation.allocate(ctx, conn, who, target, requested, refs)
+                except ApiError as err:
+                    refused = err
+            placed = host is not None and refused is None  # the host then makes the volumes
+            aborted = block_devices.build(ctx, conn, token, server_id, storage, build_end, placed)
+            refused = refused or aborted
+            test_fail = metadata.get(FAIL_KEY) == "build"
+            forced = forced_host is not None
+            message = _fault(ctx, server_id, host, refused, forced, test_fail)
+            fail = message is not None
             fault = {"code": 500, "created": ts(build_end), "message": message}
-            n = uuid.UUID(server_id).int
             conn.execute(
                 "INSERT INTO servers (id, project_id, user_id, name, description, flavor_id,"
                 " image_id, key_name, metadata, tags, security_groups, user_data,"
                 " access_ipv4, access_ipv6, ip, mac, created, updated, launched_at,"
-                " vm_state, task_state, task_until, next_vm_state, fault, host, server_group)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?)",
+                " vm_state, task_state, task_until, next_vm_state, fault, host, server_group,"
+                " ports_due)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?, ?)",
                 (
                     server_id,
                     token.project_id,
@@ -272,16 +347,14 @@ def create(ctx: Context, req: Request) -> Response:
                     display_name,
                     description,
                     flavor.id,
-                    image.id,
+                    image_id,
                     key_name,
                     json.dumps(metadata),
                     json.dumps(tags),
-                    json.dumps(groups),
+                    json.dumps(echoed),
                     user_data,
                     server.get("accessIPv4", ""),
                     server.get("accessIPv6", ""),
-                    "" if no_network else f"10.0.{(n >> 8) % 250 + 1}.{n % 250 + 2}",
-                    "" if no_network else "fa:16:3e:" + mac_tail(n),
                     now,
                     now,
                     None if fail else build_end,
@@ -292,6 +365,7 @@ def create(ctx: Context, req: Request) -> Response:
                     json.dumps(fault) if fail else None,
                     None if fail else host,
                     group_id,
+                    build_end,
                 ),
             )
     if server.get("return_reservation_id"):

@@ -91,9 +91,12 @@ class Cloud:
     """`stackplan sim serve` in a subprocess on a free port."""
 
     def __init__(self, db: Path, latency_ms: float, build_seconds: float):
+        # The spec's servers name no network, so the cloud seeds one (no `shared`), and
+        # each of 1,000 servers holds a port on `private`: a /20, not devstack's /26.
         args = [
             *STACKPLAN, "sim", "serve", "--port", "0", "--db", str(db), "--no-quota",
             "--latency-ms", str(latency_ms), "--build-seconds", str(build_seconds),
+            "--no-shared-network", "--private-cidr", "10.0.0.0/20",
         ]  # fmt: skip
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=REPO)
         assert self.proc.stdout is not None

@@ -113,6 +113,8 @@ class _Sim:
             "0",
             "--no-quota",
             "--no-shared-network",  # servers of no named network: one network to choose
+            "--private-cidr",  # every server holds a port on `private` until it is gone:
+            "10.0.0.0/22",  # room for rounds of --servers beyond devstack's /26 (~60)
             "--db",
             str(db),
             "--build-seconds",

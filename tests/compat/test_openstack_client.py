@@ -65,7 +65,9 @@ def test_token_issue_and_flavor_list(compat_sim, flags):
 def test_catalog_and_image_list(compat_sim):
     env = _sim_env(compat_sim.url)
     catalog = _json(env, "catalog", "list")
-    assert {c["Type"] for c in catalog} == {"compute", "image", "identity", "network"}
+    assert {c["Type"] for c in catalog} == {
+        "compute", "image", "identity", "network", "block-storage", "volumev3"
+    }  # fmt: skip
     images = _json(env, "image", "list")
     assert "cirros-0.6.2-x86_64-disk" in {i["Name"] for i in images}
 
@@ -253,8 +255,12 @@ def test_server_list_all_projects(compat_sim):
 
 
 def test_availability_zone_list(compat_sim):
-    zones = _json(_sim_env(compat_sim.url), "availability", "zone", "list")
+    env = _sim_env(compat_sim.url)
+    zones = _json(env, "availability", "zone", "list", "--compute")
     assert zones == [{"Zone Name": "nova", "Zone Status": "available"}]
+    # without --compute the client lists every service's zones (Nova's, Cinder's): `nova`
+    listed = _json(env, "availability", "zone", "list")
+    assert {(z["Zone Name"], z["Zone Status"]) for z in listed} == {("nova", "available")}
 
 
 def test_server_pause_unpause(compat_sim):
@@ -331,6 +337,7 @@ def test_image_create_with_property(compat_sim):
     assert image["status"] == "queued" and image["name"] == name
     assert image["properties"]["os_distro"] == "cirros"
     assert image["properties"]["tier"] == "web"
+    _run(env, "image", "delete", image["id"])
 
 
 def test_image_create_with_file(compat_sim, tmp_path):
@@ -343,6 +350,8 @@ def test_image_create_with_file(compat_sim, tmp_path):
     server = _server(env, _uniq("from-upload"), "--image", image["id"])
     assert server["status"] == "ACTIVE"
     _run(env, "server", "delete", server["id"])
+    # the session cloud is shared: leave its image list as seeded (test_sim_compute.py)
+    _run(env, "image", "delete", image["id"])
 
 
 def test_image_set_name(compat_sim):
@@ -353,6 +362,7 @@ def test_image_set_name(compat_sim):
     assert _json(env, "image", "show", new_name)["id"] == image["id"]
     # The seeded images belong to the admin project: a member may not rename them.
     assert "modify_image" in _fail(env, "image", "set", "--name", "x", "cirros-0.6.2-x86_64-disk")
+    _run(env, "image", "delete", image["id"])
 
 
 def test_image_delete(compat_sim):

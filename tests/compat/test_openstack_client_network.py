@@ -124,3 +124,94 @@ def test_network_subnet_router_port_floating_ip_walkthrough(env):
     _run(env, "security", "group", "delete", group["id"])
     _run(env, "network", "delete", net)
     assert _json(env, "network", "list", "--tags", tag) == []
+
+
+def _server_create(env: dict[str, str], name: str, *extra: str) -> dict[str, Any]:
+    return _json(
+        env,
+        "server",
+        "create",
+        "--image",
+        "cirros-0.6.2-x86_64-disk",
+        "--flavor",
+        "m1.tiny",
+        *extra,
+        "--wait",
+        name,
+    )
+
+
+def _addresses(shown: dict[str, Any], network: str) -> list[str]:
+    """The client's `addresses` column: {network: [address, ...]}."""
+    return list(shown["addresses"].get(network, []))
+
+
+def test_server_on_private_with_a_floating_ip_and_a_port_of_its_own(env):
+    tag = uuid.uuid4().hex[:6]
+    name = f"compat-vm-{tag}"
+    server = _server_create(env, name, "--network", "private")
+    assert server["status"] == "ACTIVE"
+    (fixed,) = _addresses(server, "private")
+    (nova_port,) = _json(env, "port", "list", "--server", server["id"])
+    assert nova_port["Fixed IP Addresses"][0]["ip_address"] == fixed
+    fip = _json(env, "floating", "ip", "create", "public")
+    _run(env, "server", "add", "floating", "ip", name, fip["floating_ip_address"])
+    shown = _json(env, "floating", "ip", "show", fip["id"])
+    assert shown["port_id"] == nova_port["ID"] and shown["fixed_ip_address"] == fixed
+    assert _addresses(_json(env, "server", "show", name), "private") == [
+        fixed,
+        fip["floating_ip_address"],
+    ]
+    port = _json(env, "port", "create", "--network", "private", f"compat-vm-port-{tag}")
+    _run(env, "server", "add", "port", name, port["id"])
+    bound = _json(env, "port", "show", port["id"])
+    assert bound["device_id"] == server["id"] and bound["device_owner"] == "compute:nova"
+    assert len(_addresses(_json(env, "server", "show", name), "private")) == 3
+    _run(env, "server", "remove", "port", name, port["id"])
+    assert _json(env, "port", "show", port["id"])["device_id"] == ""
+    _run(env, "server", "delete", "--wait", name)
+    # Nova deleted the port it made; the floating IP is left unassociated
+    shown = _json(env, "floating", "ip", "show", fip["id"])
+    assert shown["port_id"] is None and shown["status"] == "DOWN"
+    assert _json(env, "port", "list", "--device-id", server["id"]) == []
+    assert "No Port found" in _fail(env, "port", "show", nova_port["ID"])
+    _run(env, "floating", "ip", "delete", fip["id"])
+    _run(env, "port", "delete", port["id"])
+
+
+def test_sdk_create_server_auto_ip_gets_a_floating_ip(devstack_sim):
+    openstack = pytest.importorskip("openstack")
+    conn = openstack.connect(
+        auth_url=f"{devstack_sim.url}/identity/v3",
+        username="demo",
+        password="secret",
+        project_name="demo",
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name="RegionOne",
+    )
+    (public,) = [n for n in conn.network.networks(is_router_external=True)]
+    assert public.name == "public"
+    router = conn.network.find_router("router1")
+    assert router.external_gateway_info["network_id"] == public.id
+    name = f"compat-sdk-{uuid.uuid4().hex[:6]}"
+    server = conn.create_server(
+        name,
+        image="cirros-0.6.2-x86_64-disk",
+        flavor="m1.tiny",
+        network="private",
+        auto_ip=True,
+        wait=True,
+        timeout=60,
+    )
+    try:
+        assert server.status == "ACTIVE"
+        kinds = {a["OS-EXT-IPS:type"]: a["addr"] for a in server.addresses["private"]}
+        assert set(kinds) == {"fixed", "floating"}
+        (fip,) = conn.network.ips(floating_ip_address=kinds["floating"])
+        assert fip.fixed_ip_address == kinds["fixed"] and fip.router_id == router.id
+        shown = conn.get_server(server.id)  # what the SDK makes of the addresses
+        assert (shown.public_v4, shown.private_v4) == (kinds["floating"], kinds["fixed"])
+    finally:
+        conn.delete_server(server.id, wait=True, delete_ips=True, timeout=60)
+    assert list(conn.network.ips(floating_ip_address=kinds["floating"])) == []

@@ -347,3 +347,11 @@ def find_ports(
         if store.port_visible(who, row, net):
             found.append(render(conn, row))
     return found
+
+
+def set_status(ctx: Context, conn: sqlite3.Connection, port_id: str, status: str) -> None:
+    """What the L2 agent reports for a bound port: ACTIVE while it is wired to a running
+    guest, DOWN otherwise. A status change is an update (revision + 1)."""
+    row = store.get(conn, TABLE, port_id)
+    if row is not None and row["status"] != status:
+        store.update_row(conn, TABLE, port_id, {"status": status}, ctx.now())

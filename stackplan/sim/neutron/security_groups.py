@@ -5,7 +5,8 @@ Every project gets `default` on first use, as Neutron ensures it: when the proje
 lists its groups or rules, creates a network, or creates or updates a port. `default`
 has four rules (egress IPv4/IPv6 to anywhere, ingress IPv4/IPv6 from itself); any other
 group starts with the two egress rules (Neutron's default rule templates). The default
-group's id is the one Nova's proxy (`stackplan/sim/security_groups.py`) shows.
+group and its rules have ids derived from the project (stable across restarts and
+databases, so a test may name them).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import sqlite3
 import uuid
 from typing import Any
 
-from stackplan.sim import security_groups as nova_groups
 from stackplan.sim.neutron import checks, quotas, store
 from stackplan.sim.neutron.common import (
     STANDARD_READ_ONLY,
@@ -38,6 +38,17 @@ from stackplan.sim.wire import Request, Response
 KIND = "security-groups"
 TABLE = "neutron_security_groups"
 DEFAULT_DESCRIPTION = "Default security group"
+_NAMESPACE = uuid.UUID("7d3c55c0-4a8f-4e0e-9f53-5ad1c9a7e0b1")
+
+
+def default_group_id(project_id: str) -> str:
+    """The id of the project's `default` group (the same in every database)."""
+    return str(uuid.uuid5(_NAMESPACE, f"{project_id}/default"))
+
+
+def default_rule_id(group_id: str, direction: str, ethertype: str) -> str:
+    """The id of one of the four rules `default` is made with."""
+    return str(uuid.uuid5(_NAMESPACE, f"{group_id}/{direction}/{ethertype}"))
 
 
 def group_not_found(group_id: str) -> NeutronError:
@@ -106,26 +117,19 @@ def _insert_group(
     now = ctx.now()
     delta = 4 if default else 2
     quotas.check(ctx, conn, {(project_id, "security_group_rule"): delta})
-    group_id = nova_groups.group_id(project_id, "default") if default else new_id()
+    group_id = default_group_id(project_id) if default else new_id()
     conn.execute(
         f"INSERT INTO {TABLE} (id, project_id, name, description, stateful, is_default,"
         " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (group_id, project_id, name, description, int(stateful), int(default), now, now),
     )
     for ethertype in ("IPv4", "IPv6"):
-        rule_id = (
-            str(uuid.uuid5(uuid.NAMESPACE_URL, f"{group_id}/egress/{ethertype}"))
-            if default
-            else new_id()
-        )
+        rule_id = default_rule_id(group_id, "egress", ethertype) if default else new_id()
         _insert_rule(conn, now, rule_id, project_id, group_id, "egress", ethertype)
-    if default:  # the ids Nova's proxy gives these two rules
-        for nova_rule, ethertype in zip(
-            nova_groups.render(project_id, "default")["rules"], ("IPv4", "IPv6"), strict=True
-        ):
-            _insert_rule(
-                conn, now, nova_rule["id"], project_id, group_id, "ingress", ethertype, group_id
-            )
+    if default:  # ingress from the group's own members
+        for ethertype in ("IPv4", "IPv6"):
+            rule_id = default_rule_id(group_id, "ingress", ethertype)
+            _insert_rule(conn, now, rule_id, project_id, group_id, "ingress", ethertype, group_id)
     return group_id
 
 

@@ -1,10 +1,10 @@
 """What devstack's `create_neutron_initial_network` leaves behind, written once when the
 database is created: the external flat network `public` (admin project) with
 `public-subnet` 172.24.4.0/24 (no DHCP), the demo project's `private` network with
-`private-subnet` 10.0.0.0/26 and `router1` (gateway on `public`, interface on
-`private-subnet`), a `shared` network (admin, shared) with 192.168.233.0/24 (unless
-`--no-shared-network`), and the two
-projects' default security groups (Neutron makes them with the projects' first network).
+`private-subnet` 10.0.0.0/26 (or `--private-cidr`) and `router1` (gateway on `public`,
+interface on `private-subnet`), a `shared` network (admin, shared) with 192.168.233.0/24
+(unless `--no-shared-network`), and the two projects' default security groups (Neutron
+makes them with the projects' first network).
 
 Networks, subnets and the router have fixed ids; the ports made for the router get
 fresh ones, kept with the rest of the database (`--db`)."""
@@ -109,7 +109,7 @@ def populate(ctx: Context, conn: sqlite3.Connection) -> None:
         {
             "name": "private-subnet",
             "network_id": PRIVATE,
-            "cidr": "10.0.0.0/26",
+            "cidr": ctx.options.private_cidr,
             "project_id": DEMO,
         },
     )

@@ -52,6 +52,31 @@ class Api:
     def compute(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         return self.http.request(method, f"{self.url}/compute/v2.1{path}", **kwargs)
 
+    def network(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A Neutron request (`/networking/v2.0{path}`) with the same token."""
+        return self.http.request(method, f"{self.url}/networking/v2.0{path}", **kwargs)
+
+    def neutron_list(self, collection: str, **params: Any) -> list[dict[str, Any]]:
+        resp = self.network("GET", f"/{collection}", params=params)
+        assert resp.status_code == 200, resp.text
+        return resp.json()[collection.replace("-", "_")]
+
+    def neutron_create(self, kind: str, **body: Any) -> dict[str, Any]:
+        """POST a Neutron resource (`network`, `subnet`, `port`, `security_group`...)."""
+        collection = {"security_group": "security-groups", "floatingip": "floatingips"}.get(
+            kind, f"{kind}s"
+        )
+        resp = self.network("POST", f"/{collection}", json={kind: body})
+        assert resp.status_code == 201, resp.text
+        return resp.json()[kind]
+
+    def network_id(self, name: str) -> str:
+        (net,) = self.neutron_list("networks", name=name)
+        return net["id"]
+
+    def ports_of(self, server_id: str) -> list[dict[str, Any]]:
+        return self.neutron_list("ports", device_id=server_id)
+
     def create_server(self, name: str | None = None, **fields: Any) -> str:
         body = {
             "name": name or f"t-{uuid.uuid4().hex[:8]}",

@@ -96,6 +96,7 @@ def test_availability_zones_summary_and_admin_detail(make_sim):
 
 def test_server_security_groups_have_stable_ids_and_default_rules(fast_api):
     api = fast_api
+    api.neutron_create("security_group", name="web")  # Nova names only Neutron's groups
     a = api.create_server(security_groups=[{"name": "default"}, {"name": "web"}])
     b = api.create_server()
     groups = api.compute("GET", f"/servers/{a}/os-security-groups").json()["security_groups"]
@@ -116,7 +117,7 @@ def test_server_security_groups_have_stable_ids_and_default_rules(fast_api):
 
 def test_security_group_proxy_list_is_gone_from_2_36(fast_api):
     api = fast_api
-    api.create_server(security_groups=[{"name": "db"}])
+    api.neutron_create("security_group", name="db")
     old = api.compute(
         "GET", "/os-security-groups", headers={"OpenStack-API-Version": "compute 2.35"}
     )
@@ -124,16 +125,28 @@ def test_security_group_proxy_list_is_gone_from_2_36(fast_api):
     assert api.compute("GET", "/os-security-groups").status_code == 404
 
 
-def test_port_security_off_leaves_servers_without_groups(make_sim):
-    api = Api(make_sim(build_seconds=0.1, port_security=False).url, version="2.60")
-    server_id = api.create_server()
+def test_port_security_off_leaves_servers_without_groups(fast_api):
+    api = fast_api
+    net = api.neutron_create("network", name="open", port_security_enabled=False)
+    api.neutron_create("subnet", network_id=net["id"], ip_version=4, cidr="10.77.0.0/24")
+    api.neutron_create("security_group", name="web")
+    server_id = api.create_server(networks=[{"uuid": net["id"]}])
     server = api.wait(server_id, "ACTIVE")
     assert "security_groups" not in server
+    (port,) = api.ports_of(server_id)
+    assert port["security_groups"] == [] and port["port_security_enabled"] is False
     assert api.compute("GET", f"/servers/{server_id}/os-security-groups").json() == {
         "security_groups": []
     }
     add = api.action(server_id, {"addSecurityGroup": {"name": "web"}})
     assert add.status_code == 400 and "port_security_enabled" in add.text
-    named = api.create_server(security_groups=[{"name": "web"}])
+    # The build fails on the compute host, is rescheduled, and one host has no alternate:
+    # Nova's fault is the conductor's (the groups' error is in its log only; with three
+    # hosts it is in the fault: test_sim_nova_ports.py).
+    named = api.create_server(networks=[{"uuid": net["id"]}], security_groups=[{"name": "web"}])
     failed = api.wait(named, "ERROR")
-    assert "port_security_enabled" in failed["fault"]["message"]
+    assert failed["fault"]["message"] == (
+        "Exceeded maximum number of retries. Exhausted all hosts available for retrying "
+        f"build failures for instance {named}."
+    )
+    assert api.ports_of(named) == []

@@ -88,15 +88,18 @@ def test_restart_keeps_servers_and_keypairs(sim_process, tmp_path):
     db = str(tmp_path / "sim.sqlite")
     first = sim_process(db=db, build_seconds=0)
     api = Api(first.url, version="2.60")
-    ids = {api.create_server(f"keep-{n}") for n in range(3)}
+    private = [{"uuid": api.network_id("private")}]  # `sim serve` seeds `shared` too
+    ids = {api.create_server(f"keep-{n}", networks=private) for n in range(3)}
     key = api.compute("POST", "/os-keypairs", json={"keypair": {"name": "keep"}})
     assert key.status_code == 201
+    addresses = {s: api.wait(s, "ACTIVE")["addresses"] for s in ids}
     assert first.stop() == 0
     second = sim_process(db=db, build_seconds=0)
     api = Api(second.url, version="2.60")
     listed = api.compute("GET", "/servers/detail").json()["servers"]
     assert {s["id"] for s in listed} == ids
     assert all(s["status"] == "ACTIVE" for s in listed)
+    assert {s["id"]: s["addresses"] for s in listed} == addresses  # the ports stayed
     assert api.compute("GET", "/os-keypairs/keep").status_code == 200
     second.kill()
     third = sim_process(db=db)

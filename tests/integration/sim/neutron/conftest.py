@@ -13,10 +13,11 @@ from typing import Any
 import pytest
 import requests
 
-from stackplan.sim.app import SimHandle
+from stackplan.sim.app import SimHandle, SimOptions
 
 ADMIN_PROJECT = "a0000000000000000000000000000001"
 DEMO_PROJECT = "d0000000000000000000000000000001"
+DEVSTACK_PRIVATE_CIDR = SimOptions().private_cidr  # 10.0.0.0/26, as `sim serve` seeds it
 
 
 def _password(user: str) -> dict[str, Any]:
@@ -95,7 +96,9 @@ def error(resp: requests.Response, status: int) -> tuple[str, str]:
 
 @pytest.fixture
 def cloud(make_sim: Callable[..., SimHandle]) -> SimHandle:
-    return make_sim(build_seconds=0.1, shared_network=True)  # devstack's whole seed
+    # devstack's whole seed: `shared` too, and private-subnet its /26 (not the suite's
+    # wider default)
+    return make_sim(build_seconds=0.1, shared_network=True, private_cidr=DEVSTACK_PRIVATE_CIDR)
 
 
 @pytest.fixture

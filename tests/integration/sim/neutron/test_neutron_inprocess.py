@@ -1,7 +1,9 @@
-"""The in-process port functions a Nova module will call (`stackplan.sim.neutron.ports`):
+"""The in-process port functions Nova's side calls (`stackplan.sim.neutron.ports`): the
 same checks and results as the API, inside the caller's write transaction."""
 
 from __future__ import annotations
+
+import ipaddress
 
 import pytest
 
@@ -24,7 +26,9 @@ def test_create_update_delete_port_in_process(make_sim):
             who,
             {"network_id": private["id"], "device_id": "server-1", "device_owner": "compute:nova"},
         )
-    assert port["fixed_ips"][0]["ip_address"].startswith("10.0.0.")
+    (subnet,) = client.listing("subnets", network_id=private["id"])
+    address = ipaddress.ip_address(port["fixed_ips"][0]["ip_address"])
+    assert address in ipaddress.ip_network(subnet["cidr"])
     assert client.show("ports", port["id"]) == port
     with ctx.db.write() as conn:
         moved = ports.update_port(ctx, conn, who, port["id"], {"device_id": "server-2"})
