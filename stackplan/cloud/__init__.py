@@ -1,4 +1,5 @@
-"""The OpenStack client side: configuration, Keystone, HTTP, Compute, Image, Network clients.
+"""The OpenStack client side: configuration, Keystone, HTTP, Compute, Image, Network and
+Volume clients.
 
 `connect(config)` is the one entry the rest of stackplan calls; it returns a `Cloud`
 holding the session and the service clients. Nothing outside this package imports
@@ -23,9 +24,11 @@ from stackplan.cloud.compute import (
 from stackplan.cloud.config import CloudConfig, load_config
 from stackplan.cloud.http import Backpressure, HttpClient, HttpOptions, RetryEvent
 from stackplan.cloud.image import Image, ImageClient
+from stackplan.cloud.model import BootVolume
 from stackplan.cloud.network import NetworkClient
 from stackplan.cloud.secret import Secret
 from stackplan.cloud.session import Session
+from stackplan.cloud.volume import VolumeClient
 from stackplan.errors import CloudError
 
 
@@ -49,12 +52,14 @@ class Cloud:
         compute: ComputeClient,
         image: ImageClient,
         network: NetworkClient | None = None,
+        volume: VolumeClient | None = None,
     ):
         self.config = config
         self.session = session
         self.compute = compute
         self.image = image
         self.network = network or NetworkClient(session)
+        self.volume = volume or VolumeClient(session)
 
     @property
     def http(self) -> HttpClient:
@@ -110,11 +115,13 @@ def connect(
     )
     image = ImageClient(session, page_size=options.page_size)
     network = NetworkClient(session, page_size=options.page_size)
-    return Cloud(config, session, compute, image, network)
+    volume = VolumeClient(session, page_size=options.page_size)
+    return Cloud(config, session, compute, image, network, volume)
 
 
 __all__ = [
     "Backpressure",
+    "BootVolume",
     "Catalog",
     "Cloud",
     "CloudConfig",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -219,6 +219,23 @@ class ComputeClient:
             "imageRef": spec.image_id,
             "flavorRef": spec.flavor_id,
         }
+        if spec.boot_volume is not None:
+            # Booted from a new volume made of the image: Nova wants no imageRef then.
+            boot = spec.boot_volume
+            mapping: dict[str, Any] = {
+                "boot_index": 0,
+                "uuid": spec.image_id,
+                "source_type": "image",
+                "destination_type": "volume",
+                "volume_size": boot.size,
+                "delete_on_termination": boot.delete_on_termination,
+            }
+            if boot.volume_type and self.at_least(2, 67):
+                mapping["volume_type"] = boot.volume_type
+            server["imageRef"] = ""
+            server["block_device_mapping_v2"] = [mapping]
+        if spec.config_drive:
+            server["config_drive"] = True
         if spec.key_name:
             server["key_name"] = spec.key_name
         if spec.security_groups:
@@ -335,6 +352,40 @@ class ComputeClient:
             if exc.status != 404:
                 raise
 
+    def set_server_tags(self, server_id: str, tags: Sequence[str]) -> None:
+        """Replace the server's tags (2.26)."""
+        self._call("PUT", f"servers/{server_id}/tags", body={"tags": list(tags)})
+
+    def attach_volume(self, server_id: str, volume_id: str, device: str | None = None) -> None:
+        """Attach a volume to the running server (Nova tells Cinder: it goes in-use)."""
+        attachment: dict[str, Any] = {"volumeId": volume_id}
+        if device:
+            attachment["device"] = device
+        try:
+            self._call(
+                "POST",
+                f"servers/{server_id}/os-volume_attachments",
+                body={"volumeAttachment": attachment},
+                retry_safe=False,
+            )
+        except CloudError as exc:
+            # Asked again after a lost answer: the volume is already on this server.
+            if exc.status != 409 or not self._attached(server_id, volume_id):
+                raise
+
+    def detach_volume(self, server_id: str, volume_id: str) -> None:
+        """Detach; a volume not (or no longer) attached there is fine."""
+        try:
+            self._call("DELETE", f"servers/{server_id}/os-volume_attachments/{volume_id}")
+        except CloudError as exc:
+            if exc.status != 404:
+                raise
+
+    def _attached(self, server_id: str, volume_id: str) -> bool:
+        data = self._call("GET", f"servers/{server_id}/os-volume_attachments")
+        found = (data or {}).get("volumeAttachments") or []
+        return any(a.get("volumeId") == volume_id for a in found)
+
     def add_security_group(self, server_id: str, name: str) -> None:
         self._action(server_id, {"addSecurityGroup": {"name": name}})
 
@@ -443,6 +494,12 @@ class ComputeClient:
             fault=fault.get("message") if isinstance(fault, dict) else None,
             created=data.get("created"),
             updated=data.get("updated"),
+            volumes_attached=tuple(
+                (str(v["id"]), bool(v.get("delete_on_termination", False)))
+                for v in data.get("os-extended-volumes:volumes_attached") or ()
+                if v.get("id")
+            ),
+            config_drive=str(data.get("config_drive") or "").lower() in ("true", "1"),
         )
 
 

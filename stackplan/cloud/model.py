@@ -47,6 +47,9 @@ class ServerInfo:
     fault: str | None = None  # the fault message when status is ERROR
     created: str | None = None
     updated: str | None = None
+    # IDs of the attached volumes, with whether Nova deletes each with the server
+    volumes_attached: tuple[tuple[str, bool], ...] = ()
+    config_drive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,17 @@ class ServerCreate:
     # "auto", "none", or entries {"network_id", "fixed_ip"} / {"port_id"}, in NIC order
     networks: str | tuple[Mapping[str, Any], ...] = "auto"
     server_group_id: str | None = None  # sent as the scheduler hint `group`
+    config_drive: bool = False
+    boot_volume: BootVolume | None = None  # built from `image_id` onto a new volume
+
+
+@dataclass(frozen=True, slots=True)
+class BootVolume:
+    """A server's root disk as a new Cinder volume made from its image."""
+
+    size: int
+    volume_type: str | None = None
+    delete_on_termination: bool = True
 
 
 @dataclass(frozen=True, slots=True)

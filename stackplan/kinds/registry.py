@@ -19,6 +19,7 @@ from stackplan.kinds.security_group import SecurityGroupKind
 from stackplan.kinds.server import ServerKind
 from stackplan.kinds.server_group import ServerGroupKind
 from stackplan.kinds.subnet import SubnetKind
+from stackplan.kinds.volume import VolumeKind
 from stackplan.suggest import did_you_mean
 
 KINDS: Mapping[str, Kind] = MappingProxyType(
@@ -34,6 +35,7 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
             SecurityGroupKind(),
             PortKind(),
             FloatingIpKind(),
+            VolumeKind(),
         )
     }
 )

@@ -22,6 +22,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from stackplan.kinds import server_networks as nets
+from stackplan.kinds import server_volumes as vols
 from stackplan.kinds.base import (
     GONE,
     Await,
@@ -37,6 +38,7 @@ from stackplan.kinds.base import (
 )
 from stackplan.kinds.neutron import all_ports, has_neutron, project_of
 from stackplan.kinds.server_images import check_fit, find_flavor, find_image
+from stackplan.kinds.volume import all_volumes
 
 if TYPE_CHECKING:
     from stackplan.addr import Address
@@ -71,6 +73,15 @@ _SCHEMA: Mapping[str, Any] = {
         "user_data_file": {"type": "string", "minLength": 1},
         "availability_zone": {"type": "string", "minLength": 1},
         "image_update": {"enum": ["replace", "rebuild"]},
+        "volumes": vols.SCHEMA,
+        "boot_volume": vols.BOOT_SCHEMA,
+        "config_drive": {"type": "boolean"},
+        "tags": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 60, "pattern": "^[^,/]*$"},
+            "maxItems": 50,
+            "x-messages": {"pattern": "a server tag may not hold a comma or a slash"},
+        },
     },
     "not": {"required": ["user_data", "user_data_file"]},
     "x-messages": {"not": "give user_data or user_data_file, not both"},
@@ -158,6 +169,10 @@ class ServerKind(Kind):
         "metadata": "metadata",
         "user_data": "user_data_sha256",
         "availability_zone": "availability_zone",
+        "volumes": "volumes",
+        "boot_volume": "boot_volume",
+        "config_drive": "config_drive",
+        "tags": "tags",
     }
     effects: ClassVar[Mapping[str, Effect]] = {
         "name": Effect.UPDATE,
@@ -170,6 +185,10 @@ class ServerKind(Kind):
         "server_group_id": Effect.REPLACE,
         "user_data_sha256": Effect.REPLACE,
         "availability_zone": Effect.REPLACE,
+        "volumes": Effect.UPDATE,
+        "tags": Effect.UPDATE,
+        "boot_volume": Effect.REPLACE,
+        "config_drive": Effect.REPLACE,
     }
     companions: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "image_id": ("image_name",),
@@ -183,8 +202,11 @@ class ServerKind(Kind):
         {"image_name", "flavor_name", "flavor_vcpus", "flavor_ram", "flavor_disk", "image_update"}
     )
     cloud_chosen: ClassVar[frozenset[str]] = frozenset(
-        {"availability_zone", "security_groups", "networks"}
+        {"availability_zone", "security_groups", "networks", "volumes", "config_drive", "tags"}
     )
+    # Data volumes are attached once the server is ACTIVE and they exist: a volume is made
+    # beside its server, not before it.
+    late: ClassVar[frozenset[str]] = frozenset({"volumes"})
     reported: ClassVar[tuple[str, ...]] = ("access_ip_v4",)
     settles: ClassVar[bool] = True
     ready: ClassVar[frozenset[str]] = _READY
@@ -212,6 +234,10 @@ class ServerKind(Kind):
             "user_data": _user_data(entry),
             "availability_zone": entry.value("availability_zone"),
             "image_update": entry.raw.get("image_update", "replace"),
+            "volumes": vols.expand(entry),
+            "boot_volume": vols.expand_boot(entry),
+            "config_drive": entry.raw.get("config_drive"),
+            "tags": sorted(set(entry.value("tags"))) if entry.has("tags") else None,
         }
 
     def implied(
@@ -224,6 +250,12 @@ class ServerKind(Kind):
             return nets.networks_match(wanted, actual)
         if field == "security_groups":
             return nets.groups_match(wanted, actual)
+        if field == "volumes":
+            return vols.volumes_match(wanted, actual)
+        if field == "boot_volume":
+            return vols.boot_match(wanted, actual)
+        if field == "tags" and wanted is not None:
+            return sorted(set(wanted)) == sorted(set(actual or ()))
         return None
 
     def resolve(self, attrs: Mapping[str, Any], ctx: ResolveContext) -> Mapping[str, Any]:
@@ -231,6 +263,8 @@ class ServerKind(Kind):
             return attrs  # resolved before (a saved plan, an import)
         if attrs.get("networks") in (None, "auto"):
             _check_one_network(ctx)
+        vols.check_free(ctx, attrs.get("volumes"), ctx.address)
+        vols.check_boot(ctx, attrs.get("boot_volume"))
         image = find_image(ctx, attrs.get("image") or {})
         flavor = find_flavor(ctx, attrs.get("flavor") or {})
         if image is None or flavor is None:
@@ -271,6 +305,10 @@ class ServerKind(Kind):
         if not any(key in attrs for key in sizes.values()):
             return {}  # not resolved: nothing is known of its size
         used = {name: _int(attrs.get(key)) for name, key in sizes.items()}
+        boot = attrs.get("boot_volume")
+        if isinstance(boot, Mapping):
+            # The root disk is a Cinder volume: it counts there, not on the hypervisor.
+            used.update(disk_gb=0, volumes=1, volume_gb=_int(boot.get("size")))
         return {"instances": 1, **used}
 
     def limits(self, reads: Reads) -> dict[str, Limit]:
@@ -294,9 +332,15 @@ class ServerKind(Kind):
         ports = None
         if any(_chose_interfaces(r.attributes) for r in records):
             ports = all_ports(reads)
+        servers = reads.get("compute.servers", lambda: reads.cloud.compute.list_servers())
+        # Cinder tells which volume a server boots from (and so its image): one more list,
+        # read only when a server has volumes at all.
+        volumes = None
+        if any(s.volumes_attached for s in servers):
+            volumes = all_volumes(reads)
         found = []
-        for server in reads.get("compute.servers", lambda: reads.cloud.compute.list_servers()):
-            observed = _observed(server, ports)
+        for server in servers:
+            observed = _observed(server, ports, volumes)
             mine = observed.marker is not None and observed.marker.lineage == lineage
             if server.id in wanted or mine:
                 found.append(observed)
@@ -313,7 +357,7 @@ class ServerKind(Kind):
     def poll(self, cloud: Cloud, ids: Collection[str], since: str) -> dict[str, ObservedResource]:
         wanted = set(ids)
         return {
-            s.id: _observed(s)
+            s.id: _observed(s, volumes=())
             for s in cloud.compute.list_servers(changes_since=since)
             if s.id in wanted
         }
@@ -349,6 +393,9 @@ class ServerKind(Kind):
                 user_data=attrs.get("user_data"),
                 availability_zone=attrs.get("availability_zone"),
                 server_group_id=attrs.get("server_group_id"),
+                tags=tuple(attrs.get("tags") or ()),
+                config_drive=bool(attrs.get("config_drive")),
+                boot_volume=_boot(attrs.get("boot_volume")),
             )
         )
         return Made(server_id)
@@ -375,6 +422,11 @@ class ServerKind(Kind):
             moved or not nets.groups_match(groups, before.get("security_groups"))
         ):
             nets.set_groups(cloud, resource_id, groups)
+        if not vols.volumes_match(after.get("volumes"), before.get("volumes")):
+            vols.set_volumes(cloud, resource_id, before.get("volumes"), after.get("volumes"))
+        tags = after.get("tags")
+        if tags is not None and sorted(set(tags)) != sorted(set(before.get("tags") or ())):
+            compute.set_server_tags(resource_id, tags)
         if after.get("flavor_id") and after.get("flavor_id") != before.get("flavor_id"):
             compute.resize(resource_id, after["flavor_id"])
 
@@ -485,7 +537,9 @@ def _check_one_network(ctx: ResolveContext) -> None:
         )
 
 
-def _observed(server: ServerInfo, ports: Sequence[Any] | None = None) -> ObservedResource:
+def _observed(
+    server: ServerInfo, ports: Sequence[Any] | None = None, volumes: Sequence[Any] | None = None
+) -> ObservedResource:
     marker = None
     meta = dict(server.metadata)
     if MARK_LINEAGE in meta and MARK_ADDRESS in meta:
@@ -507,6 +561,9 @@ def _observed(server: ServerInfo, ports: Sequence[Any] | None = None) -> Observe
     }
     if ports is not None:
         attrs["networks"], attrs["security_groups"] = nets.observed(ports, server.id)
+    attrs["tags"] = sorted(server.tags)
+    if volumes is not None:
+        attrs.update(vols.observed(server, volumes))
     if server.flavor_name:
         attrs["flavor_name"] = server.flavor_name
     if server.availability_zone is not None:
@@ -517,6 +574,18 @@ def _observed(server: ServerInfo, ports: Sequence[Any] | None = None) -> Observe
         status = f"ACTIVE/{server.task_state}"
     return ObservedResource(
         "server", server.id, attrs, status, server.fault, marker, failed=status == "ERROR"
+    )
+
+
+def _boot(value: Any) -> Any:
+    from stackplan.cloud.model import BootVolume
+
+    if not isinstance(value, Mapping):
+        return None
+    return BootVolume(
+        size=int(value["size"]),
+        volume_type=value.get("volume_type"),
+        delete_on_termination=bool(value.get("delete_on_termination", True)),
     )
 
 

@@ -76,6 +76,10 @@ def test_server_attributes_are_normalised(load) -> None:
         "user_data": None,
         "availability_zone": None,
         "image_update": "replace",
+        "volumes": None,
+        "boot_volume": None,
+        "config_drive": None,
+        "tags": None,
     }
     assert (b["image"], b["flavor"], b["metadata"]) == (
         {"id": "abc"},

@@ -51,7 +51,7 @@ def test_a_complete_spec_passes() -> None:
         ),
         ("    user_data: a\n    user_data_file: b\n", "servers.web: give user_data or"),
         ("    depends_on: [web]\n", "servers.web.depends_on[0]: is not a resource address"),
-        ("    depends_on: [volume.x]\n", "servers.web.depends_on[0]: is not a resource address"),
+        ("    depends_on: [bucket.x]\n", "servers.web.depends_on[0]: is not a resource address"),
         ("    depends_on: server.db\n", "servers.web.depends_on: must be a list"),
         ("    security_groups: default\n", "servers.web.security_groups: must be a list"),
         ("    metadata: {'': x}\n", "a metadata key must not be empty"),
