@@ -149,7 +149,10 @@ class StateRecorder:
         for step in steps:
             if step.phase in (UPDATE, LATE):
                 attributes = self._recorded(step, self.filled(step.change.after or {}))
-                changes.append(lambda s, step=step, a=attributes: _updated(s, step, a))
+                reported = self._kinds[step.address.kind].reported
+                changes.append(
+                    lambda s, step=step, a=attributes, r=reported: _updated(s, step, a, r)
+                )
             elif step.phase == DELETE:
                 changes.append(lambda s, step=step: _forget(s, step, step.change.id))
 
@@ -179,8 +182,15 @@ def _replace_attrs(record: ResourceRecord, attributes: Mapping[str, Any]) -> Res
     return replace(record, attributes=attributes, updated_at=now_iso())
 
 
-def _updated(state: State, step: Step, attributes: Mapping[str, Any]) -> State:
+def _updated(
+    state: State, step: Step, attributes: Mapping[str, Any], reported: tuple[str, ...] = ()
+) -> State:
     record = state.record(step.address)
+    if record is not None:
+        # What the cloud reported (a floating IP's address) stays known across an update
+        # that does not change it: the desired attributes never hold it.
+        kept = {k: record.attributes[k] for k in reported if k in record.attributes}
+        attributes = {**kept, **attributes}
     # An adopted resource may have only a pending_create record (no ID) or none at all.
     resource_id = step.change.id or (record.id if record else None)
     if step.phase == LATE and record is not None and record.id:

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 from chaos import ChaosOptions, run_chaos
+from network_chaos import run_network_chaos
 from resize_chaos import run_resize_chaos
 
 
@@ -50,3 +51,29 @@ def test_ten_kills_with_the_state_on_postgres_lose_nothing(tmp_path):
         "\n".join(report.problems)
     )
     assert report.failed_runs == 0 and report.takeovers > 0, "\n".join(report.problems)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_kills_of_an_apply_of_servers_on_volumes_leave_no_orphan_volume_or_attachment(tmp_path):
+    # Issue 12: 10 servers booted from volumes, each with a data volume attached.
+    options = ChaosOptions(kills=6, servers=10, build_seconds=1.0, seed=12, max_seconds=240)
+    report = run_network_chaos(options, tmp_path, stack="storage")
+    assert report.kills == 6, report.problems
+    assert (report.orphans, report.duplicates, report.missing, report.unreadable) == (0, 0, 0, 0), (
+        "\n".join(report.problems)
+    )
+    assert report.failed_runs == 0, "\n".join(report.problems)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_kills_of_a_three_tier_apply_leave_no_orphan_of_any_kind(tmp_path):
+    # Issue 11: networks, subnets, routers, ports, groups, rules, floating IPs and servers.
+    options = ChaosOptions(kills=5, servers=10, build_seconds=1.0, seed=11, max_seconds=240)
+    report = run_network_chaos(options, tmp_path)
+    assert report.kills == 5, report.problems
+    assert (report.orphans, report.duplicates, report.missing, report.unreadable) == (0, 0, 0, 0), (
+        "\n".join(report.problems)
+    )
+    assert report.failed_runs == 0, "\n".join(report.problems)

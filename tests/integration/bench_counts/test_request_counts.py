@@ -104,3 +104,39 @@ def test_a_thousand_servers_are_listed_in_two_requests(make_sim):
     # Nova's default and largest page is 1,000: a full page, then the empty one after it.
     # (Besides: version discovery, and the flavor list that maps 2.47+ flavor names to IDs.)
     assert SimStats(sim.url).route(POLL_ROUTE) == 2
+
+
+def _three_tier_no_change_plan(url: str, directory: Path, servers: int) -> dict[str, int]:
+    """API requests of a no-change plan of examples/three-tier with `servers` servers, by
+    route (its network, subnet, router, four groups, port and floating IP besides)."""
+    import shutil
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "three-tier"
+    shutil.copytree(example, directory)
+    web = (servers - 2) // 2
+    args = [
+        "-f", str(directory / "stackplan.yaml"), "--state", str(directory / "state.json"),
+        "--var", f"web_count={web}", "--var", f"app_count={servers - 2 - web}",
+    ]  # fmt: skip
+    env = env_for(url)
+    done = run_stackplan(["apply", "--auto-approve", *args], env=env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    stats = SimStats(url)
+    stats.reset()
+    done = run_stackplan(["plan", "--detailed-exitcode", *args], env=env)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    routes = stats.read()["routes"]
+    return {route: n for route, n in routes.items() if n}
+
+
+@pytest.mark.slow
+def test_a_no_change_plan_of_the_three_tiers_costs_the_same_for_10_and_100_servers(
+    make_sim, tmp_path
+):
+    small = _three_tier_no_change_plan(make_sim(build_seconds=0).url, tmp_path / "s", 10)
+    big = _three_tier_no_change_plan(make_sim(build_seconds=0).url, tmp_path / "b", 100)
+    assert big == small, (small, big)
+    # One list per kind (servers, keypairs, networks, subnets, routers, ports, groups,
+    # floating IPs) and the fixed calls (token, version discovery, flavors, images...).
+    assert all(n == 1 for route, n in big.items() if "networking" in route), big
+    assert sum(big.values()) <= 16, big

@@ -232,6 +232,7 @@ def test_state_unlock_removes_a_lock_left_behind(stack: Stack) -> None:
 
 def test_security_groups_are_added_and_removed_in_place(stack: Stack) -> None:
     cli, cloud = stack.cli, stack.cloud
+    stack.openstack("security", "group", "create", "web")  # the cloud's, not the spec's
     stack.write_spec(_spec(count=1))
     cli("apply", "--auto-approve")
     web = cloud.by_name()["web-0"]["id"]

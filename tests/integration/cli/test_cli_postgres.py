@@ -84,7 +84,8 @@ def _wait_for_line(proc: subprocess.Popen[str], words: str, timeout: float = 30)
 def test_one_stack_one_runner_at_a_time_and_other_stacks_go_on(
     make_stack, postgres: PostgresServer
 ) -> None:
-    first = make_stack(build_seconds=2.0)
+    # Builds long enough that the other stack's plan ends first even on a busy machine.
+    first = make_stack(build_seconds=8.0)
     schema = on_postgres(first, postgres)
     first.write_spec(server_spec(count=2))
     running = _slow_apply(first)
