@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench schemas clean ansible-venv
+.PHONY: demo test lint bench schemas clean ansible-venv conformance
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,13 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/bench/run.py
+
+# Real Keystone, Nova, Neutron and Cinder (../shared/openstack, wrapped, never changed):
+# installed into HARNESS_HOME, started, tests/real run, stopped again (also on failure).
+HARNESS_DIR  ?= $(abspath ../shared/openstack)
+HARNESS_HOME ?= $(abspath .openstack)
+conformance: $(STAMP)
+	HARNESS_DIR=$(HARNESS_DIR) HARNESS_HOME=$(HARNESS_HOME) bash tests/real/run.sh
 
 # The spec schema is made from the kinds' fragments; this writes the published copy.
 schemas: $(STAMP)
