@@ -120,10 +120,14 @@ class StateRecorder:
     def adopt(self, step: Step) -> None:
         change = step.change
         foreign = change.reason is Reason.FOREIGN
+        # An adopted resource that an update then changes is recorded as the cloud holds
+        # it: the desired values may still name what is not recorded yet.
+        updating = change.reason is Reason.ADOPTED and change.action is not Action.NO_OP
+        attrs = (change.before if updating else change.after) or {}
         record = ResourceRecord(
             address=step.address,
             id=change.id,
-            attributes=self._recorded(step, change.after or {}),
+            attributes=self._recorded(step, attrs),
             dependencies=change.depends_on,
             status=RecordStatus.FOREIGN if foreign else RecordStatus.OK,
             updated_at=now_iso(),

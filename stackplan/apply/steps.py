@@ -67,6 +67,10 @@ def _phases(change: Change) -> tuple[Phase, ...]:
     if action is Action.CREATE_THEN_DELETE:
         return (*create, DELETE)
     if action in (Action.UPDATE, Action.RESIZE, Action.REBUILD):
+        if change.reason is Reason.ADOPTED:
+            # Its ID is written down first: what names it (a rule naming its group, the
+            # group itself among them) is filled from the state when it changes.
+            return (RECORD, UPDATE)
         return (UPDATE,)
     if change.reason is Reason.ADOPTED:
         return (RECORD,)  # found by its marker, unchanged: only the state needs it

@@ -121,7 +121,18 @@ class FloatingIpKind(NeutronKind):
         return cloud.network.list_floating_ips(**filters)
 
     def _alike_filters(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
-        return {"floating_network_id": attrs.get("floating_network_id")}
+        # Floating IPs have no name: two made at once on one network are told apart by
+        # the port they were made on (the intent keeps it flat, the spec in `association`).
+        filters = {"floating_network_id": attrs.get("floating_network_id")}
+        port = attrs.get("port_id") or (attrs.get("association") or {}).get("port_id")
+        return {**filters, "port_id": port} if port else filters
+
+    def intent(self, cloud: Cloud, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        association = attrs.get("association")
+        if association and not association.get("port_id"):
+            # On a server: the port it goes on, found now, tells this create from another.
+            attrs = {**attrs, "association": _port_of(cloud, association)}
+        return super().intent(cloud, attrs)
 
     def _observe(self, item: FloatingIp, reads: Reads | None) -> ObservedResource:
         association = None

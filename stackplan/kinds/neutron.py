@@ -134,7 +134,7 @@ class NeutronKind(Kind):
     ) -> ObservedResource | None:
         items = list(self._alike(cloud, attrs))
         by_token = [i for i in items if TOKEN + marker.token in i.tags]
-        keys = self._alike_filters(attrs)
+        keys = self._alike_filters(intent)
         found = by_token[0] if by_token else _created(items, intent, set(), keys)
         if found is None:
             return None
@@ -183,7 +183,8 @@ def _created(
     new = [
         i
         for i in items
-        if all(getattr(i, k, None) == intent.get(k) for k in keys)
+        # A key the intent lacks (written by an older release) does not tell them apart.
+        if all(getattr(i, k, None) == intent[k] for k in keys if k in intent)
         and i.id not in before
         and marker_of(i.tags) is None
     ]
