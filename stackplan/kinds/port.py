@@ -10,17 +10,20 @@ ip_address (the first fixed IP) and mac_address, which `${port.P.ip_address}` re
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from stackplan.kinds.base import Await, Effect, Limit, Measure, ObservedResource, Reads
 from stackplan.kinds.network import TAGS_SCHEMA
 from stackplan.kinds.neutron import NeutronKind, changed, marker_of, neutron_limits, user_tags
+from stackplan.kinds.subnet import subnets_on
 
 if TYPE_CHECKING:
+    from stackplan.addr import Address
     from stackplan.cloud import Cloud
     from stackplan.cloud.network_model import Port
     from stackplan.spec.expand import Entry
+    from stackplan.spec.model import DesiredResource
 
 _FIELDS = ("name", "description", "admin_state_up", "port_security_enabled")
 _FIXED_IP = {
@@ -110,6 +113,16 @@ class PortKind(NeutronKind):
             "tags": sorted(set(entry.value("tags") or ())),
         }
 
+    def implied(
+        self, resource: DesiredResource, resources: Sequence[DesiredResource]
+    ) -> Iterable[Address]:
+        # A port naming only its network (or a fixed IP without its subnet) takes its
+        # address from the network's subnets: made before them, it would get none.
+        fixed = resource.attrs.get("fixed_ips")
+        if isinstance(fixed, list) and fixed and all(f.get("subnet_id") for f in fixed):
+            return []
+        return subnets_on([resource.attrs.get("network_id")], resources)
+
     def same(self, field: str, wanted: Any, actual: Any) -> bool | None:
         if field == "fixed_ips" and wanted is not None:
             return fixed_ips_match(wanted, actual or [])
@@ -158,13 +171,32 @@ class PortKind(NeutronKind):
         keys = (*_FIELDS, "fixed_ips", "security_group_ids", "allowed_address_pairs")
         body = _body({k: v for k, v in changed(before, after, keys).items() if v is not None})
         body.pop("network_id", None)
-        if body:
+        if "fixed_ips" in body:
+            _moving_floating_ips(cloud, resource_id, body)
+        elif body:
             cloud.network.update_port(resource_id, body)
         self.set_user_tags(cloud, resource_id, before, after)
         return None
 
     def _delete(self, cloud: Cloud, resource_id: str) -> None:
         cloud.network.delete_port(resource_id)
+
+
+def _moving_floating_ips(cloud: Cloud, port_id: str, body: Mapping[str, Any]) -> None:
+    """Change a port's fixed IPs with its floating IPs taken off and put back: Neutron
+    refuses to remove a fixed IP a floating IP is on (400). One whose address stays is
+    left alone; the others come back on the port's first IPv4 address, as Neutron picks.
+    A kill in between leaves a floating IP loose, which the next plan puts back (drift)."""
+    network = cloud.network
+    kept = {f.get("ip_address") for f in body["fixed_ips"]}
+    moved = [
+        f for f in network.list_floating_ips(port_id=port_id) if f.fixed_ip_address not in kept
+    ]
+    for fip in moved:
+        network.update_floating_ip(fip.id, {"port_id": None})
+    network.update_port(port_id, body)
+    for fip in moved:
+        network.update_floating_ip(fip.id, {"port_id": port_id})
 
 
 def fixed_ips_match(

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from stackplan.spec.expand import same_target, target_key
+from stackplan.kinds.subnet import subnets_on
+from stackplan.spec.expand import target_key
 
 if TYPE_CHECKING:
     from stackplan.addr import Address
@@ -101,16 +102,6 @@ def implied(resource: DesiredResource, resources: Sequence[DesiredResource]) -> 
         return []
     wanted = [n.get("network_id") for n in nets if n.get("network_id")]
     return subnets_on(wanted, resources)
-
-
-def subnets_on(networks: Iterable[Any], resources: Sequence[DesiredResource]) -> list[Address]:
-    """The spec's subnets on any of `networks` (references or IDs)."""
-    wanted = list(networks)
-    return [
-        r.address
-        for r in resources
-        if r.kind == "subnet" and any(same_target(r.attrs.get("network_id"), n) for n in wanted)
-    ]
 
 
 # -- comparing --------------------------------------------------------------------------

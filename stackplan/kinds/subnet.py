@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from stackplan.kinds.base import Await, Effect, Limit, Measure, ObservedResource, Reads
 from stackplan.kinds.network import TAGS_SCHEMA
 from stackplan.kinds.neutron import NeutronKind, changed, marker_of, neutron_limits, user_tags
+from stackplan.spec.expand import same_target
 
 if TYPE_CHECKING:
+    from stackplan.addr import Address
     from stackplan.cloud import Cloud
     from stackplan.cloud.network_model import Subnet
     from stackplan.spec.expand import Entry
+    from stackplan.spec.model import DesiredResource
 
 _IN_PLACE = (
     "name",
@@ -158,3 +161,14 @@ class SubnetKind(NeutronKind):
 
     def _delete(self, cloud: Cloud, resource_id: str) -> None:
         cloud.network.delete_subnet(resource_id)
+
+
+def subnets_on(networks: Iterable[Any], resources: Sequence[DesiredResource]) -> list[Address]:
+    """The spec's subnets on any of `networks` (references or IDs): a port made on one of
+    these networks gets its address from them, so they come first (and go after it)."""
+    wanted = list(networks)
+    return [
+        r.address
+        for r in resources
+        if r.kind == "subnet" and any(same_target(r.attrs.get("network_id"), n) for n in wanted)
+    ]

@@ -68,11 +68,6 @@ def test_kills_of_an_apply_of_servers_on_volumes_leave_no_orphan_volume_or_attac
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    strict=False,
-    reason="open bug: a kill can leave port.db made but not adopted, and the re-run's "
-    "create of its fixed IP then gets Neutron's 409 (seen once in CI; 20 kills passed by hand)",
-)
 def test_kills_of_a_three_tier_apply_leave_no_orphan_of_any_kind(tmp_path):
     # Issue 11: networks, subnets, routers, ports, groups, rules, floating IPs and servers.
     options = ChaosOptions(kills=5, servers=10, build_seconds=1.0, seed=11, max_seconds=240)

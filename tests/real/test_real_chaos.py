@@ -10,12 +10,11 @@ Neutron and Cinder over plain HTTP (not stackplan's client), per kind:
   tags, Cinder's metadata);
 - the plan after the completed apply is empty, and destroy leaves the project as it was.
 
-Three bugs this run found are xfail'ed with certain reproductions in
-test_real_network_races.py, and kept out of its spec so that it guards everything else:
-one floating IP only (two made at once and killed before their tags are orphaned), every
-port names its subnet (a port naming only its network can beat the subnet and get no
-address), and no rule names a group (a group adopted after a kill cannot be named by a
-rule: "references still unknown at apply time").
+Its spec holds what the first runs found broken (fixed since, with reproductions in
+test_real_network_races.py): three floating IPs made at once, a port naming only its
+network, and a rule naming another group. The database port's fixed address is outside
+the allocation pool: Neutron hands out the pool's addresses at random, so a port made
+first could take one asked for inside it.
 
 The simulator's version is tests/chaos/network_chaos.py. CONFORMANCE_KILLS (default 4) sets
 the number of kills; the figures go to $HARNESS_HOME/logs/chaos-regiontwo.json as well.
@@ -73,6 +72,7 @@ security_groups:
     name: chaos-db-{rid}
     rules:
       - {{protocol: tcp, port: 5432, remote_ip_prefix: 10.{octet}.0.0/24}}
+      - {{protocol: tcp, port: 5433, remote_group: web}}
 ports:
   vip:
     count: 3
@@ -83,12 +83,16 @@ ports:
   db:
     name: chaos-db-{rid}
     network: app
-    fixed_ips: [{{subnet: app, ip_address: 10.{octet}.0.50}}]
+    fixed_ips: [{{subnet: app, ip_address: 10.{octet}.0.250}}]
     security_groups: [db]
+  plain:
+    name: chaos-plain-{rid}
+    network: app
 floating_ips:
   vip:
+    count: 3
     network: public
-    port: "vip[0]"
+    port: "vip[${{count.index}}]"
 volumes:
   data:
     count: 3

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.real.harness import DEMO, REGION_TWO, Api
 
 NET = """\
@@ -159,7 +157,7 @@ def test_networking_and_volumes_apply_change_in_place_destroy(own_project, make_
     _no_change(stack)
 
     # Changes in place: MTU, pools, DNS, a second subnet on the router, a rule more, the
-    # volume grown and its metadata (the port's address: see the xfail below).
+    # volume grown and its metadata (the port's address: the test below).
     stack.write(net_spec(run_id, octet, changed=True))
     stack.cli("plan", "--detailed-exitcode", rc=2)
     stack.cli("apply", "--auto-approve")
@@ -196,13 +194,6 @@ def test_networking_and_volumes_apply_change_in_place_destroy(own_project, make_
         assert not extra, f"destroy left {kind}: {[items[i].get('name') for i in extra]}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client: a port's fixed IP is planned as an in-place change even when a floating "
-    "IP sits on it; Neutron refuses that PUT /v2.0/ports/{id} with 400 BadRequest 'Cannot "
-    "update the fixed_ips of the port ..., because its original fixed_ip has been associated "
-    "to a floating ip' (the simulator answers the same 400), so apply fails",
-)
 def test_a_port_with_a_floating_ip_moves_to_another_address(real: Api, make_stack, run_id):
     stack = make_stack(REGION_TWO)
     octet = 100 + (int(run_id, 16) + 37) % 100

@@ -18,8 +18,6 @@ import signal
 import threading
 import time
 
-import pytest
-
 from tests.real.harness import REGION_TWO, Api
 from tests.real.proxy import HOLD, Proxy
 
@@ -65,14 +63,6 @@ def _cleanup(real: Api, stack, rid: str) -> None:
     stack.cli("destroy", "--auto-approve", rc=None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client: FloatingIpKind._alike_filters is the external network alone, so after a "
-    "kill between two floating IPs' creates and their tags, kinds/neutron.py _created finds "
-    "two new untagged ones and adopts neither ('too many to choose from'): they are "
-    "orphaned, and the re-run's POST /v2.0/floatingips for the same ports gets 409 'fixed "
-    "IP already has a floating IP'; the port of the association would tell them apart",
-)
 def test_floating_ips_made_and_never_tagged_are_adopted(real: Api, make_stack, run_id):
     rid = f"{run_id}f"
     octet = 100 + (int(run_id, 16) + 11) % 100
@@ -106,14 +96,6 @@ def test_floating_ips_made_and_never_tagged_are_adopted(real: Api, make_stack, r
     assert not _our_fips(real, rid)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client: a port that names only its network (no fixed_ips subnet) gets no "
-    "dependency on the spec's subnets of that network, so it can be created before them and "
-    "Neutron gives it no address (fixed_ips []); the floating IP on it then fails with 400 "
-    "'Cannot add floating IP to port ... that has no fixed IPv4 addresses' (the simulator "
-    "answers the same), and the plan never repairs the port",
-)
 def test_a_port_naming_only_its_network_waits_for_the_subnet(real: Api, make_stack, run_id):
     rid = f"{run_id}s"
     octet = 100 + (int(run_id, 16) + 23) % 100
@@ -151,14 +133,6 @@ security_groups:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client: after a kill between security groups' creates (tagged in Neutron) and "
-    "the state's record of their IDs, the re-run adopts the groups ('found by its stackplan "
-    "tag, missing from the state; update in place') and their update fails with "
-    "'ValueError: references still unknown at apply time: rules[N].remote_group_id': a "
-    "rule's reference to an adopted group is not filled with the ID it was found under",
-)
 def test_groups_adopted_after_a_kill_get_their_rules(real: Api, make_stack, run_id):
     """The groups' tag PUTs reach Neutron, but their answers are held until the apply is
     killed: the groups exist with their markers, the state only has the intents."""

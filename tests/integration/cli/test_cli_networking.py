@@ -67,14 +67,14 @@ def test_three_tiers_apply_change_in_place_and_destroy_to_the_seed(stack: Stack)
     )
     assert [ip["subnet_id"] for p in interfaces for ip in p["fixed_ips"]] == [first["subnet.tiers"]]
     db_port = stack.cloud.neutron_one("ports", first["port.db"])
-    assert db_port["fixed_ips"][0]["ip_address"] == "10.20.0.50"
+    assert db_port["fixed_ips"][0]["ip_address"] == "10.20.0.250"
     assert db_port["device_id"] == first["server.db"]
     bastion_ports = stack.cloud.neutron("ports", device_id=first["server.bastion"])
     fip = stack.cloud.neutron_one("floatingips", first["floating_ip.bastion"])
     assert fip["port_id"] == bastion_ports[0]["id"]
     address = fip["floating_ip_address"]
     outputs = json.loads(stack.cli("output", "--json").stdout)
-    assert outputs["bastion_address"] == address and outputs["db_address"] == "10.20.0.50"
+    assert outputs["bastion_address"] == address and outputs["db_address"] == "10.20.0.250"
 
     # A rule added, then removed: the group stays, only that rule comes and goes.
     web_rules = doc["security_groups"]["web"]["rules"]
@@ -136,7 +136,7 @@ def test_three_tiers_apply_change_in_place_and_destroy_to_the_seed(stack: Stack)
     assert after["server.db"] != first["server.db"] and after["port.db"] == first["port.db"]
     port = stack.cloud.neutron_one("ports", first["port.db"])
     assert port["device_id"] == after["server.db"]
-    assert port["fixed_ips"][0]["ip_address"] == "10.20.0.50"
+    assert port["fixed_ips"][0]["ip_address"] == "10.20.0.250"
     kept = stack.cloud.neutron_one("floatingips", after["floating_ip.db"])
     assert kept["floating_ip_address"] == db_address["floating_ip_address"]
     assert kept["port_id"] == first["port.db"]
