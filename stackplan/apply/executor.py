@@ -33,7 +33,16 @@ from stackplan.apply.recorder import StateRecorder
 from stackplan.apply.steps import CREATE, DELETE, LATE, RECORD, UPDATE, Step, build_steps
 from stackplan.clock import now_iso
 from stackplan.errors import CloudError, StackplanError, StateError
-from stackplan.kinds.base import GONE, Await, Kind, Made, Marker, Rebuildable, Resumable
+from stackplan.kinds.base import (
+    GONE,
+    Await,
+    Kind,
+    Made,
+    Marker,
+    ObservedResource,
+    Rebuildable,
+    Resumable,
+)
 from stackplan.plan.model import Action, Plan, Reason
 
 # A create that failed without reaching the cloud (checked by its tag) is sent again.
@@ -271,6 +280,9 @@ class Executor:
                     del walk.waiting[rid]
                     fault = found.fault or "the cloud reported no fault message"
                     self._fail(walk, waiting.step, f"went to {found.status}: {fault}", rid)
+                elif found is not None and (why := _gave_up(waiting.awaiting, found)):
+                    del walk.waiting[rid]
+                    self._fail(walk, waiting.step, why, rid)
                 elif now - waiting.last_progress >= self.options.progress_every:
                     waiting.last_progress = now
                     elapsed = now - walk.started_at[waiting.step]
@@ -429,6 +441,10 @@ class Executor:
             if exc.status == 404:
                 return None
             raise
+
+
+def _gave_up(awaiting: Await, found: ObservedResource) -> str | None:
+    return awaiting.failed_if(found) if awaiting.failed_if is not None else None
 
 
 def _create_backoff(attempt: int) -> float:

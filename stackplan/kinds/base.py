@@ -70,6 +70,8 @@ class Await:
     until: frozenset[str]
     then: Callable[[], Await | None] | None = None
     verb: str = "still creating"  # for progress lines: "still creating [10s]"
+    # Why the wait is over without `until` (a resize Nova gave up), from what a poll saw.
+    failed_if: Callable[[ObservedResource], str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)

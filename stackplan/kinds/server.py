@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from stackplan.kinds import server_networks as nets
@@ -434,7 +434,10 @@ class ServerKind(Kind):
                 compute.confirm_resize(resource_id)
                 return Await(resource_id, _READY, verb="still resizing")
 
-            return Await(resource_id, frozenset({"VERIFY_RESIZE"}), confirm, "still resizing")
+            gave_up = _resize_given_up(before, after)
+            return Await(
+                resource_id, frozenset({"VERIFY_RESIZE"}), confirm, "still resizing", gave_up
+            )
         return None
 
     def resume(
@@ -575,6 +578,27 @@ def _observed(
     return ObservedResource(
         "server", server.id, attrs, status, server.fault, marker, failed=status == "ERROR"
     )
+
+
+def _resize_given_up(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> Callable[[ObservedResource], str | None]:
+    """Nova takes a resize (202, the server shows RESIZE at once) and, when no host can
+    take the new flavor, puts the server back as it was on its old one, with no fault:
+    the instance action `resize` says only "Error"."""
+    old, new = before.get("flavor_id"), after.get("flavor_id")
+    name = after.get("flavor_name") or new
+
+    def check(found: ObservedResource) -> str | None:
+        if found.status not in ("ACTIVE", "SHUTOFF") or found.attrs.get("flavor_id") != old:
+            return None
+        return (
+            f"Nova did not resize it to {name}: the server is back to {found.status} on its old "
+            "flavor (most often no host can take the new one; "
+            f"`openstack server event list {found.id}` shows Nova's record)"
+        )
+
+    return check
 
 
 def _boot(value: Any) -> Any:

@@ -259,13 +259,6 @@ servers:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client: a resize Nova accepts (202) and then cannot schedule goes back to ACTIVE "
-    "on the old flavor (instance action `resize` with message Error, no fault), and "
-    "ServerKind.update's Await(VERIFY_RESIZE) waits for it forever; the simulator never "
-    "fails a resize after its 202",
-)
 def test_a_resize_nova_cannot_place_fails_the_apply(real, admin, make_stack, run_id):
     """A flavor whose extra spec asks for a trait no host has: Nova takes the resize and
     its scheduler finds no host, as on any cloud whose hosts are full."""
