@@ -344,6 +344,11 @@ class Executor:
         kind = self.kinds[step.address.kind]
         change = step.change
         if step.phase == RECORD:
+            if change.reason is Reason.ADOPTED and change.id:
+                marker = Marker(
+                    self.plan.lineage, str(step.address), uuid.uuid4().hex, self.plan.stack
+                )
+                kind.mark(self.cloud, change.id, marker)
             self.recorder.adopt(step)
             return None
         if step.phase == DELETE:

@@ -335,6 +335,12 @@ class Kind:
         one, by what `intent` noted), or None."""
         return None
 
+    def mark(self, cloud: Any, resource_id: str, marker: Marker) -> None:
+        """An adopted resource gets its marker if it lacks one (a create killed before its
+        tags): the next lost state finds it by tag, not by its namesakes. Nothing for a
+        kind whose marker goes with the create."""
+        return None
+
     def of_stack(self, reads: Reads, stack: str) -> list[ObservedResource]:
         """The resources whose marker names `stack`, of any lineage (from the listings the
         run makes anyway): what a run without the state would duplicate. Empty for a kind

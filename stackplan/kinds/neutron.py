@@ -142,6 +142,13 @@ class NeutronKind(Kind):
             cloud.network.set_tags(self.client_kind, found.id, [*found.tags, *marker_tags(marker)])
         return _with_marker(self._observe(found, None), marker)
 
+    def mark(self, cloud: Cloud, resource_id: str, marker: Marker) -> None:
+        current = next(iter(self._list(cloud, id=[resource_id])), None)
+        if current is not None and marker_of(current.tags) is None:
+            cloud.network.set_tags(
+                self.client_kind, resource_id, [*current.tags, *marker_tags(marker)]
+            )
+
     # -- changing -----------------------------------------------------------------------
 
     def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> Made:

@@ -114,6 +114,10 @@ def test_floating_ips_made_and_never_tagged_are_adopted_by_their_port(stack: Sta
     assert result.stdout.count("adopted") >= 2 or "2 changed" in result.stdout, result.stdout
     now = stack.cloud.neutron("floatingips")
     assert sorted(f["id"] for f in now) == sorted(r["id"] for r in fips.values())
+    # Marked now: a state lost later finds them by their tags.
+    assert sorted(t for f in now for t in f["tags"] if t.startswith("stackplan:address=")) == [
+        f"stackplan:address={a}" for a in sorted(fips)
+    ]
     assert {r["address"]: r["id"] for r in records(stack) if r["address"] in fips} == {
         a: r["id"] for a, r in fips.items()
     }
