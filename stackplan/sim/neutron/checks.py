@@ -162,7 +162,7 @@ def _list_of(item: Validator) -> Validator:
 uuid_list = _list_of(uuid_check)
 
 
-def unique_strings(max_len: int) -> Validator:
+def unique_strings(max_len: int | None = None) -> Validator:
     return _list_of(string(max_len))
 
 

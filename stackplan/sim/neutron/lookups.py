@@ -83,7 +83,7 @@ def find_groups(
     wanted = set(ids) if ids is not None else None
     rows = conn.execute(f"SELECT * FROM {security_groups.TABLE} ORDER BY seq").fetchall()
     return [
-        security_groups.render(conn, r)
+        security_groups.render(conn, r, listed=True)
         for r in rows
         if who.owns(r["project_id"])
         and (project_id is None or r["project_id"] == project_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from stackplan.sim.neutron import checks, quotas, security_groups, store, subnets
+from stackplan.sim.neutron import checks, quotas, security_groups, store, subnets, zones
 from stackplan.sim.neutron.common import (
     STANDARD_READ_ONLY,
     Attr,
@@ -50,12 +50,15 @@ SPEC: AttrMap = {
     "mtu": Attr(default=0, convert=checks.to_int, validate=checks.non_negative),
     "port_security_enabled": Attr(default=True, convert=checks.to_bool),
     "description": Attr(default="", validate=checks.string(255)),
+    "availability_zone_hints": zones.HINTS,
+    # auto-allocated-topology: the default external network (at most one)
+    "is_default": Attr(default=False, convert=checks.to_bool),
     **STANDARD_READ_ONLY,
-    **read_only("tags"),
+    **read_only("tags", "availability_zones", "ipv4_address_scope", "ipv6_address_scope"),
 }
 # policy-enforced attributes, in the order Neutron's rule names them
-_ENFORCED = ("shared", "router:external", "mtu", "port_security_enabled")
-_ADMIN_ONLY = ("shared", "router:external")
+_ENFORCED = ("shared", "router:external", "mtu", "port_security_enabled", "is_default")
+_ADMIN_ONLY = ("shared", "router:external", "is_default")
 
 COLLECTION = Collection(
     "networks",
@@ -66,6 +69,7 @@ COLLECTION = Collection(
         "shared": checks.to_bool,
         "router:external": checks.to_bool,
         "mtu": checks.to_int,
+        "is_default": checks.to_bool,
     },
     frozenset(
         {
@@ -77,14 +81,18 @@ COLLECTION = Collection(
             "project_id",
             "mtu",
             "revision_number",
+            "availability_zone_hints",
         }
     ),
     network_not_found,
+    # Neutron converts an `is_default` filter but applies it to nothing: every network
+    # it would list without the filter is listed.
+    {"is_default": lambda item, wanted: True},
 )
 
 
 def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
-    return {
+    body = {
         "id": row["id"],
         "name": row["name"],
         **store.owner(row["project_id"]),
@@ -95,8 +103,15 @@ def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "shared": bool(row["shared"]),
         "router:external": bool(row["external"]),
         "port_security_enabled": bool(row["port_security"]),
+        **zones.view(),
+        # address-scope: only subnets from a pool in a scope give a network one
+        "ipv4_address_scope": None,
+        "ipv6_address_scope": None,
         **store.standard(conn, KIND, row),
     }
+    if row["external"]:  # the flag lives on Neutron's externalnetworks row
+        body["is_default"] = bool(row["is_default"])
+    return body
 
 
 def load(conn: sqlite3.Connection, who: Caller, network_id: str) -> sqlite3.Row:
@@ -118,6 +133,22 @@ def _denied(action: str, item: dict[str, Any], who: Caller, creating: bool) -> N
         raise policy_denied(rule(action, [(name, []) for name in present]))
 
 
+def _check_default(conn: sqlite3.Connection, network_id: str | None, is_default: bool) -> None:
+    """auto_allocate's callback: one default external network in the whole cloud (a
+    network made or changed with `is_default` true while another is the default)."""
+    if not is_default:
+        return
+    other = conn.execute(
+        f"SELECT id FROM {TABLE} WHERE external AND is_default AND id != ? ORDER BY seq LIMIT 1",
+        (network_id or "",),
+    ).fetchone()
+    if other is not None:
+        raise conflict(
+            "DefaultExternalNetworkExists",
+            f"A default external network already exists: {other['id']}.",
+        )
+
+
 def insert(
     ctx: Context,
     conn: sqlite3.Connection,
@@ -131,10 +162,11 @@ def insert(
     if mtu > limit:
         raise invalid_input(f"Requested MTU is too big, maximum is {limit}")
     network_id, now = network_id or new_id(), ctx.now()
+    external = bool(item["router:external"])
     conn.execute(
         f"INSERT INTO {TABLE} (id, project_id, name, description, admin_state_up, status,"
         " shared, external, mtu, port_security, network_type, physical_network, created,"
-        " updated) VALUES (?, ?, ?, ?, ?, 'ACTIVE', ?, ?, ?, ?, ?, ?, ?, ?)",
+        " updated, is_default) VALUES (?, ?, ?, ?, ?, 'ACTIVE', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             network_id,
             project_id,
@@ -149,6 +181,7 @@ def insert(
             "public" if network_type == "flat" else None,
             now,
             now,
+            int(external and item.get("is_default") is True),
         ),
     )
     return network_id
@@ -180,9 +213,16 @@ def create_network(ctx: Context, req: Request) -> Response:
             _denied("create_network", item, who, creating=True)
         made = []
         for item in items:
+            zones.check_hints(item["availability_zone_hints"])
+            _check_default(conn, None, item["is_default"])
             security_groups.ensure_default(ctx, conn, who, item["project_id"])
             made.append(insert(ctx, conn, item["project_id"], item))
-        bodies = [render(conn, store.get(conn, TABLE, n)) for n in made]
+        bodies = []
+        for network_id, item in zip(made, items, strict=True):
+            body = render(conn, store.get(conn, TABLE, network_id))
+            # the create answer reflects the request's flag, external or not
+            body["is_default"] = item["is_default"]
+            bodies.append(body)
     if not bulk_requested(req, "network"):
         return show(req, "network", bodies[0], 201)
     return Response(201, {"networks": bodies})
@@ -211,6 +251,14 @@ def update_network(ctx: Context, req: Request) -> Response:
         if "mtu" in item:
             _check_mtu(conn, row, item["mtu"])
         values: dict[str, Any] = {k: item[k] for k in ("name", "description", "mtu") if k in item}
+        external = item.get("router:external", bool(row["external"]))
+        if "is_default" in item:
+            _check_default(conn, row["id"], item["is_default"])
+        if "is_default" in item or "router:external" in item:
+            # a network made external starts as not the default; one made internal
+            # loses its externalnetworks row, and the flag with it
+            wanted = item.get("is_default", bool(row["is_default"]) and bool(row["external"]))
+            values["is_default"] = int(bool(external and wanted))
         columns = {
             "admin_state_up": "admin_state_up",
             "shared": "shared",

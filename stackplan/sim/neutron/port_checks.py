@@ -26,6 +26,19 @@ from stackplan.sim.options import Context
 
 TABLE = "neutron_ports"
 ROUTER_INTERFACE = "network:router_interface"
+VNIC_TYPES = (  # neutron_lib.api.definitions.portbindings.VNIC_TYPES
+    "normal",
+    "direct",
+    "macvtap",
+    "baremetal",
+    "direct-physical",
+    "virtio-forwarder",
+    "smart-nic",
+    "vdpa",
+    "accelerator-direct",
+    "accelerator-direct-physical",
+    "remote-managed",
+)
 
 
 def _pairs(data: Any) -> str | None:
@@ -88,16 +101,22 @@ SPEC: AttrMap = {
     "allowed_address_pairs": Attr(convert=checks.none_to_list, validate=_pairs),
     "description": Attr(default="", validate=checks.string(255)),
     "tags": Attr(put=False, default=[], validate=checks.unique_strings(255)),
-    **read_only("status"),
+    # binding: members may choose the vNIC type of their ports (the rest is admin's)
+    "binding:vnic_type": Attr(default="normal", validate=checks.values(VNIC_TYPES)),
+    # extra_dhcp_opt: shown (empty), writes not served
+    **read_only("status", "extra_dhcp_opts"),
     **STANDARD_READ_ONLY,
 }
+# In the order Neutron's rule names them: the core attributes, then the extensions' in
+# the order Neutron loads them (allowedaddresspairs, portbindings, portsecurity).
 ENFORCED = (
     "mac_address",
     "fixed_ips",
     "device_id",
     "device_owner",
-    "port_security_enabled",
     "allowed_address_pairs",
+    "binding:vnic_type",
+    "port_security_enabled",
 )
 
 
@@ -125,13 +144,19 @@ def policy(action: str, p: dict[str, Any], who: Caller, net: sqlite3.Row, creati
         elif name in ("mac_address", "port_security_enabled", "allowed_address_pairs"):
             denied |= not net_owner
     if denied:
-        parts = []
-        for name in present:
-            subs: list[str] = []
-            if name in ("fixed_ips", "allowed_address_pairs"):
-                subs = [k for f in p[name] if isinstance(f, dict) for k in f]
-            parts.append((name, subs))
-        raise policy_denied(rule(action, parts))
+        raise denial(action, p, present)
+
+
+def denial(action: str, p: dict[str, Any], present: list[str]) -> NeutronError:
+    """The 403 naming each policy-enforced attribute the body set (with the keys of its
+    fixed IPs or address pairs, as sub-rules)."""
+    parts = []
+    for name in present:
+        subs: list[str] = []
+        if name in ("fixed_ips", "allowed_address_pairs"):
+            subs = [k for f in p[name] if isinstance(f, dict) for k in f]
+        parts.append((name, subs))
+    return policy_denied(rule(action, parts))
 
 
 def device_check(

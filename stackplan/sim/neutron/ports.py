@@ -82,6 +82,8 @@ def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "allowed_address_pairs": json.loads(row["address_pairs"]),
         "security_groups": groups_of(conn, row["id"]),
         "port_security_enabled": bool(row["port_security"]),
+        "binding:vnic_type": row["vnic_type"],
+        "extra_dhcp_opts": [],
         **store.standard(conn, KIND, row),
     }
 
@@ -104,9 +106,7 @@ def create(ctx: Context, conn: sqlite3.Connection, who: Caller, p: dict[str, Any
     if net is None:
         raise not_found("NetworkNotFound", f"Network {p['network_id']} could not be found.")
     if not (who.owns(net["project_id"]) or net["shared"]):
-        raise policy_denied(
-            rule("create_port", [(n, []) for n in pc.ENFORCED if explicitly_set(p, SPEC, n)])
-        )
+        raise pc.denial("create_port", p, [n for n in pc.ENFORCED if explicitly_set(p, SPEC, n)])
     pc.policy("create_port", p, who, net, creating=True)
     project, owner = p["project_id"], p["device_owner"]
     if owner:
@@ -126,7 +126,7 @@ def create(ctx: Context, conn: sqlite3.Connection, who: Caller, p: dict[str, Any
     conn.execute(
         f"INSERT INTO {TABLE} (id, project_id, network_id, name, description, admin_state_up,"
         " status, mac_address, device_id, device_owner, port_security, address_pairs, created,"
-        " updated) VALUES (?, ?, ?, ?, ?, ?, 'DOWN', ?, ?, ?, 0, '[]', ?, ?)",
+        " updated, vnic_type) VALUES (?, ?, ?, ?, ?, ?, 'DOWN', ?, ?, ?, 0, '[]', ?, ?, ?)",
         (
             port_id,
             project,
@@ -139,6 +139,7 @@ def create(ctx: Context, conn: sqlite3.Connection, who: Caller, p: dict[str, Any
             owner,
             now,
             now,
+            p["binding:vnic_type"],
         ),
     )
     if p["fixed_ips"] is UNSET:
@@ -181,7 +182,7 @@ def update(
     """Apply a checked update body to a port."""
     row, net = load(conn, who, port_id)
     if not who.owns(row["project_id"]):
-        raise policy_denied(rule("update_port", [(n, []) for n in pc.ENFORCED if n in p]))
+        raise pc.denial("update_port", p, [n for n in pc.ENFORCED if n in p])
     pc.policy("update_port", p, who, net, creating=False)
     owner = p.get("device_owner", row["device_owner"])
     device_id = p.get("device_id", row["device_id"])
@@ -223,6 +224,8 @@ def update(
     values: dict[str, Any] = {
         k: p[k] for k in ("name", "description", "device_id", "device_owner") if k in p
     }
+    if "binding:vnic_type" in p:
+        values["vnic_type"] = p["binding:vnic_type"]
     values.update(
         {
             "mac_address": mac,

@@ -3,8 +3,9 @@
 create (Neutron's quota hook runs before the policy check).
 
 Limits come from the `SimOptions.quota_*` knobs (-1 is unlimited). `rbac_policy` counts
-the project's shared and external networks (each is an RBAC entry in Neutron) and
-`subnetpool` is unlimited and unused, as on a devstack without pools.
+the project's shared and external networks (each is an RBAC entry in Neutron),
+`subnetpool` is unlimited and unused, as on a devstack without pools, and `router_route`
+(extraroute-atomic's, routes per router) is Neutron's 30, always counted as 0 used.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from stackplan.sim.options import UNLIMITED, Context
 from stackplan.sim.wire import Request, Response
 
 RBAC_POLICY_LIMIT = 10  # Neutron's default; no knob
+ROUTER_ROUTE_LIMIT = 30  # Neutron's default quota_router_route; no knob
 
 # resource -> (table counted, SimOptions field)
 _TRACKED = {
@@ -34,11 +36,14 @@ def limits(ctx: Context) -> dict[str, int]:
     found = {name: getattr(ctx.options, knob) for name, (_, knob) in _TRACKED.items()}
     found["rbac_policy"] = RBAC_POLICY_LIMIT
     found["subnetpool"] = UNLIMITED
+    found["router_route"] = ROUTER_ROUTE_LIMIT
     return dict(sorted(found.items()))
 
 
 def used(conn: sqlite3.Connection, project_id: str, resource: str) -> int:
-    if resource == "subnetpool":
+    if resource in ("subnetpool", "router_route"):
+        # router_route: Neutron's `get_router_routes_count` returns 0 by design (the
+        # limit applies per router, as Nova's server_group_members per group)
         return 0
     if resource == "rbac_policy":
         sql = "SELECT count(*) FROM neutron_networks WHERE project_id = ? AND (shared OR external)"

@@ -7,9 +7,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from stackplan.sim.neutron import checks, ipam, ports, quotas, store, subnets
+from stackplan.sim.neutron import checks, ipam, ports, quotas, store, subnets, zones
 from stackplan.sim.neutron.common import (
     STANDARD_READ_ONLY,
+    UNSET,
     Attr,
     AttrMap,
     Caller,
@@ -42,7 +43,11 @@ SPEC: AttrMap = {
     "admin_state_up": Attr(default=True, convert=checks.to_bool),
     "external_gateway_info": Attr(default=None, validate=checks.gateway_info),
     "description": Attr(default="", validate=checks.string(255)),
-    **read_only("status"),
+    "availability_zone_hints": zones.HINTS,
+    # l3-flavors: Neutron serves no router flavors here, so any flavor named is unknown
+    "flavor_id": Attr(put=False),
+    # extraroute: shown, but `routes` writes (and extraroute-atomic) are not served
+    **read_only("status", "availability_zones", "routes"),
     **STANDARD_READ_ONLY,
     **read_only("tags"),
 }
@@ -50,7 +55,17 @@ COLLECTION = Collection(
     "routers",
     {**STANDARD_FILTERS, "name": None, "admin_state_up": checks.to_bool},
     frozenset(
-        {"id", "name", "admin_state_up", "status", "tenant_id", "project_id", "revision_number"}
+        {
+            "id",
+            "name",
+            "admin_state_up",
+            "status",
+            "tenant_id",
+            "project_id",
+            "revision_number",
+            "availability_zone_hints",
+            "flavor_id",
+        }
     ),
     router_not_found,
 )
@@ -73,6 +88,9 @@ def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
         "admin_state_up": bool(row["admin_state_up"]),
         "status": row["status"],
         "external_gateway_info": gateway,
+        **zones.view(),
+        "flavor_id": None,
+        "routes": [],
         **store.standard(conn, KIND, row),
     }
 
@@ -257,6 +275,9 @@ def create_router(ctx: Context, req: Request) -> Response:
     with ctx.db.write() as conn:
         quotas.check(ctx, conn, {(item["project_id"], "router"): 1})
         _gateway_policy("create_router", item, who)
+        if item["flavor_id"] is not UNSET:  # null too: Neutron looks up "None"
+            raise not_found("FlavorNotFound", f"Flavor {item['flavor_id']} could not be found.")
+        zones.check_hints(item["availability_zone_hints"])
         router_id = insert(ctx, conn, item)
         if item["external_gateway_info"]:
             set_gateway(ctx, conn, who, router_id, item["external_gateway_info"])

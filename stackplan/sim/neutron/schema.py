@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS neutron_networks (
     segmentation_id INTEGER,
     created REAL NOT NULL,
     updated REAL NOT NULL,
-    revision INTEGER NOT NULL DEFAULT 1
+    revision INTEGER NOT NULL DEFAULT 1,
+    is_default INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS neutron_subnets (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -71,7 +72,8 @@ CREATE TABLE IF NOT EXISTS neutron_ports (
     address_pairs TEXT NOT NULL,
     created REAL NOT NULL,
     updated REAL NOT NULL,
-    revision INTEGER NOT NULL DEFAULT 1
+    revision INTEGER NOT NULL DEFAULT 1,
+    vnic_type TEXT NOT NULL DEFAULT 'normal'
 );
 CREATE INDEX IF NOT EXISTS neutron_ports_network ON neutron_ports (network_id);
 CREATE INDEX IF NOT EXISTS neutron_ports_device ON neutron_ports (device_id);
@@ -137,7 +139,8 @@ CREATE TABLE IF NOT EXISTS neutron_security_group_rules (
     description TEXT NOT NULL DEFAULT '',
     created REAL NOT NULL,
     updated REAL NOT NULL,
-    revision INTEGER NOT NULL DEFAULT 1
+    revision INTEGER NOT NULL DEFAULT 1,
+    made_by_neutron INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS neutron_floatingips (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -163,6 +166,14 @@ CREATE TABLE IF NOT EXISTS neutron_tags (
 );
 """
 
+# Columns added after the first release: a `--db` file made before them gets them here.
+_LATER_COLUMNS: dict[str, dict[str, str]] = {
+    "neutron_networks": {"is_default": "INTEGER NOT NULL DEFAULT 0"},
+    "neutron_ports": {"vnic_type": "TEXT NOT NULL DEFAULT 'normal'"},
+    # the rules Neutron makes with a group (their description is null)
+    "neutron_security_group_rules": {"made_by_neutron": "INTEGER NOT NULL DEFAULT 0"},
+}
+
 _lock = threading.Lock()
 _ready: weakref.WeakSet[Database] = weakref.WeakSet()
 
@@ -182,6 +193,11 @@ def ready(ctx: Context) -> None:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                for table, columns in _LATER_COLUMNS.items():
+                    have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
+                    for column, kind in columns.items():
+                        if column not in have:
+                            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
                 done = conn.execute("SELECT 1 FROM neutron_meta WHERE key = 'seeded'").fetchone()
                 if done is None:
                     seed.populate(ctx, conn)

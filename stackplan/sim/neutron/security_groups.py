@@ -97,10 +97,11 @@ def _insert_rule(
     ethertype: str,
     remote_group_id: str | None = None,
 ) -> None:
+    # Neutron makes these rules itself without a description: theirs is null, not ''.
     conn.execute(
         "INSERT INTO neutron_security_group_rules (id, project_id, security_group_id,"
-        " direction, ethertype, remote_group_id, created, updated)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " direction, ethertype, remote_group_id, created, updated, made_by_neutron)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)",
         (rule_id, project_id, group_id, direction, ethertype, remote_group_id, now, now),
     )
 
@@ -157,20 +158,24 @@ def ensure_default(
 # -- rendering -------------------------------------------------------------------------
 
 
-def render(conn: sqlite3.Connection, row: sqlite3.Row) -> dict[str, Any]:
+def render(conn: sqlite3.Connection, row: sqlite3.Row, listed: bool = False) -> dict[str, Any]:
+    """The group with its rules. `listed`: for `GET /security-groups`, whose rules
+    Neutron builds from database rows, not objects, so their `belongs_to_default_sg`
+    is null (a show, create or update gives true or false)."""
     from stackplan.sim.neutron import sg_rules
 
     rules = conn.execute(
         "SELECT * FROM neutron_security_group_rules WHERE security_group_id = ? ORDER BY seq",
         (row["id"],),
     ).fetchall()
+    in_default = None if listed else bool(row["is_default"])
     return {
         "id": row["id"],
         "name": row["name"],
         "stateful": bool(row["stateful"]),
         **store.owner(row["project_id"]),
         "shared": False,
-        "security_group_rules": [sg_rules.render(conn, r, bool(row["is_default"])) for r in rules],
+        "security_group_rules": [sg_rules.render_inside(conn, r, in_default) for r in rules],
         **store.standard(conn, KIND, row),
     }
 
@@ -199,7 +204,7 @@ def list_groups(ctx: Context, req: Request) -> Response:
         ensure_default(ctx, conn, who, project)
     conn = ctx.db.read()
     rows = conn.execute(f"SELECT * FROM {TABLE} ORDER BY seq").fetchall()
-    items = [render(conn, r) for r in rows if who.owns(r["project_id"])]
+    items = [render(conn, r, listed=True) for r in rows if who.owns(r["project_id"])]
     return listing(req, COLLECTION, items)
 
 

@@ -68,7 +68,8 @@ def populate(ctx: Context, conn: sqlite3.Connection) -> None:
         conn,
         admin,
         PUBLIC,
-        {"name": "public", "router:external": True, "project_id": ADMIN},
+        # devstack creates it with `--default` when Neutron has auto-allocated-topology
+        {"name": "public", "router:external": True, "is_default": True, "project_id": ADMIN},
         "flat",
     )
     _subnet(

@@ -249,7 +249,7 @@ def render(
         group = store.get(conn, groups.TABLE, row["security_group_id"])
         in_default = bool(group and group["is_default"])
     prefix = row["remote_ip_prefix"]
-    return {
+    body: dict[str, Any] = {
         "id": row["id"],
         **store.owner(row["project_id"]),
         "security_group_id": row["security_group_id"],
@@ -265,6 +265,24 @@ def render(
         "belongs_to_default_sg": in_default,
         **store.standard(conn, None, row),
     }
+    if row["made_by_neutron"]:
+        body["description"] = None
+    return body
+
+
+def render_inside(
+    conn: sqlite3.Connection, row: sqlite3.Row, in_default: bool | None
+) -> dict[str, Any]:
+    """A rule as its group shows it: Neutron's `_make_security_group_rule_dict` output
+    with nothing filtered out, so `standard_attr_id` and the (empty) `tags` its standard
+    attributes carry show too; `in_default` is the flag as the group's view has it."""
+    body = render(conn, row, bool(in_default))  # any flag: it is replaced just below
+    body["belongs_to_default_sg"] = in_default
+    # Neutron's id is a counter over every resource's standard attributes; only rules
+    # show it, so one counted over rules alone looks the same from outside.
+    body["standard_attr_id"] = row["seq"]
+    body["tags"] = []
+    return body
 
 
 def _visible(conn: sqlite3.Connection, who: Caller, row: sqlite3.Row) -> bool:

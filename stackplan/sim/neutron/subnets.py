@@ -65,7 +65,8 @@ SPEC: AttrMap = {
     "ipv6_ra_mode": Attr(put=False, validate=checks.values(IPV6_MODES)),
     "ipv6_address_mode": Attr(put=False, validate=checks.values(IPV6_MODES)),
     "description": Attr(default="", validate=checks.string(255)),
-    **read_only("shared", "router:external"),
+    # subnet-service-types: shown (empty), writes (admin-only in Neutron) not served
+    **read_only("shared", "router:external", "service_types"),
     **STANDARD_READ_ONLY,
     **read_only("tags"),
 }
@@ -123,6 +124,7 @@ def render(
         "host_routes": json.loads(row["host_routes"]),
         "dns_nameservers": json.loads(row["dns_nameservers"]),
         "router:external": bool(net["external"]),
+        "service_types": [],
         **store.standard(conn, KIND, row),
         "_shared": bool(net["shared"]),
     }

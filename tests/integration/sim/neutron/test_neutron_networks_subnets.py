@@ -200,3 +200,79 @@ def test_member_subnet_on_someone_elses_network_is_forbidden(demo, admin):
     )
     missing = {"subnet": {**body["subnet"], "network_id": "00000000-0000-4000-8000-000000000000"}}
     assert error(demo.post("/subnets", missing), 404)[0] == "NetworkNotFound"
+
+
+def test_networks_show_zones_scopes_and_the_default_external_flag(demo, admin, public):
+    """network_availability_zone, address-scope and auto-allocated-topology as a Neutron
+    without agents or pools shows them: `is_default` on external networks and in create
+    answers, the seeded `public` the default (as devstack makes it)."""
+    assert public["is_default"] is True
+    net = demo.create("network")
+    assert net["is_default"] is False  # the create answer reflects the request
+    for shown in (net, demo.show("networks", net["id"])):
+        assert (shown["availability_zone_hints"], shown["availability_zones"]) == ([], [])
+        assert (shown["ipv4_address_scope"], shown["ipv6_address_scope"]) == (None, None)
+    assert "is_default" not in demo.show("networks", net["id"])
+    renamed = demo.put(f"/networks/{net['id']}", {"network": {"name": "n"}}).json()["network"]
+    assert "is_default" not in renamed
+    assert demo.create("network", is_default=False)["is_default"] is False  # the default
+    assert error(demo.post("/networks", {"network": {"is_default": True}}), 403)[1] == (
+        "(rule:create_network and rule:create_network:is_default) is disallowed by policy"
+    )
+    body = {"network": {"shared": True, "port_security_enabled": False, "is_default": True}}
+    assert error(demo.post("/networks", body), 403)[1] == (
+        "(((rule:create_network and rule:create_network:shared) and "
+        "rule:create_network:port_security_enabled) and rule:create_network:is_default) "
+        "is disallowed by policy"
+    )
+    assert (
+        error(demo.put(f"/networks/{net['id']}", {"network": {"is_default": False}}), 403)[1]
+        == "(rule:update_network and rule:update_network:is_default) is disallowed by policy"
+    )
+    listed = demo.listing("networks", is_default="true")  # converted, then not applied
+    assert {n["id"] for n in listed} == {n["id"] for n in demo.listing("networks")}
+    assert error(demo.get("/networks", is_default="maybe"), 400)[0] == "InvalidInput"
+
+
+def test_one_default_external_network_and_no_zones(demo, admin, public):
+    body = {"network": {"router:external": True, "is_default": True}}
+    assert error(admin.post("/networks", body), 409) == (
+        "DefaultExternalNetworkExists",
+        f"A default external network already exists: {public['id']}.",
+    )
+    ext = admin.create("network", **{"router:external": True})
+    assert ext["is_default"] is False and admin.show("networks", ext["id"])["is_default"] is False
+    flag = {"network": {"is_default": True}}
+    assert error(admin.put(f"/networks/{ext['id']}", flag), 409)[0] == (
+        "DefaultExternalNetworkExists"
+    )
+    unflag = {"network": {"is_default": False}}
+    assert admin.put(f"/networks/{public['id']}", unflag).json()["network"]["is_default"] is False
+    assert admin.put(f"/networks/{ext['id']}", flag).json()["network"]["is_default"] is True
+    internal = admin.put(f"/networks/{ext['id']}", {"network": {"router:external": False}})
+    assert "is_default" not in internal.json()["network"]
+    again = admin.put(f"/networks/{ext['id']}", {"network": {"router:external": True}})
+    assert again.json()["network"]["is_default"] is False  # the flag went with the row
+    # no DHCP agent reports a zone: every hint is unknown, and hints are set at create only
+    zoned = {"network": {"availability_zone_hints": ["nova"]}}
+    assert error(demo.post("/networks", zoned), 404) == (
+        "AvailabilityZoneNotFound",
+        "AvailabilityZone nova could not be found.",
+    )
+    assert error(demo.post("/networks", {"network": {"availability_zone_hints": "x"}}), 400)[1] == (
+        "Invalid input for availability_zone_hints. Reason: 'x' is not a list."
+    )
+    net = demo.create("network", availability_zone_hints=[])
+    hints = {"network": {"availability_zone_hints": []}}
+    assert error(demo.put(f"/networks/{net['id']}", hints), 400)[1] == (
+        "Cannot update read-only attribute availability_zone_hints"
+    )
+    assert error(demo.post("/networks", {"network": {"ipv4_address_scope": None}}), 400)[1] == (
+        "Attribute 'ipv4_address_scope' not allowed in POST"
+    )
+
+
+def test_subnets_show_no_service_types(demo):
+    _net, sub = demo.network_with_subnet("10.29.0.0/24")
+    assert sub["service_types"] == []
+    assert demo.show("subnets", sub["id"])["service_types"] == []

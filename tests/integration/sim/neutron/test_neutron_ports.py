@@ -201,3 +201,40 @@ def test_members_on_a_shared_network(demo, admin):
     )
     # the admin, owning the network, sees the member's port on it
     assert port["id"] in {p["id"] for p in admin.listing("ports", network_id=shared["id"])}
+
+
+def test_ports_show_their_vnic_type_and_no_extra_dhcp_options(demo):
+    net, _ = demo.network_with_subnet("10.78.0.0/24")
+    port = demo.create("port", network_id=net["id"])
+    assert port["binding:vnic_type"] == "normal" and port["extra_dhcp_opts"] == []
+    assert "binding:host_id" not in port  # the other binding fields are the admin's
+    direct = demo.create("port", network_id=net["id"], **{"binding:vnic_type": "direct"})
+    assert demo.show("ports", direct["id"])["binding:vnic_type"] == "direct"
+    body = {"port": {"binding:vnic_type": "macvtap"}}
+    assert demo.put(f"/ports/{direct['id']}", body).json()["port"]["binding:vnic_type"] == (
+        "macvtap"
+    )
+    bogus = {"port": {"network_id": net["id"], "binding:vnic_type": "bogus"}}
+    assert error(demo.post("/ports", bogus), 400)[1] == (
+        "Invalid input for binding:vnic_type. Reason: bogus is not in valid_values."
+    )
+
+
+def test_port_policy_names_attributes_in_neutrons_order(demo, public):
+    body = {
+        "network_id": public["id"],
+        "mac_address": "fa:16:3e:00:00:01",
+        "binding:vnic_type": "direct",
+        "port_security_enabled": True,
+        "allowed_address_pairs": [{"ip_address": "1.2.3.4"}],
+        "device_owner": "x",
+        "device_id": "y",
+    }
+    assert error(demo.post("/ports", {"port": body}), 403)[1] == (
+        "((((((rule:create_port and rule:create_port:mac_address) and "
+        "rule:create_port:device_id) and rule:create_port:device_owner) and "
+        "(rule:create_port:allowed_address_pairs and "
+        "(rule:create_port:allowed_address_pairs:ip_address))) and "
+        "rule:create_port:binding:vnic_type) and rule:create_port:port_security_enabled) "
+        "is disallowed by policy"
+    )

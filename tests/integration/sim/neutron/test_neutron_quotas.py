@@ -15,6 +15,7 @@ DEFAULTS = {
     "security_group_rule": 100,
     "rbac_policy": 10,
     "subnetpool": -1,
+    "router_route": 30,  # extraroute-atomic's, per router
 }
 
 
@@ -30,6 +31,8 @@ def test_defaults_and_details(demo):
     assert details["port"]["used"] == 1  # the gateway port has no project
     assert details["security_group"]["used"] == 1
     assert details["security_group_rule"]["used"] == 4
+    # Neutron counts no routes as used, whatever routers hold (the limit is per router)
+    assert details["router_route"] == {"limit": 30, "used": 0, "reserved": 0}
 
 
 def test_who_may_read_which_quota(demo, admin):
@@ -83,6 +86,8 @@ def test_unlimited_and_the_command_line_flags(make_sim, sim_process):
     assert error(Neutron(proc.url).post("/networks", {"network": {}}), 409)[0] == "OverQuota"
     no_quota = sim_process()  # the fixture passes --no-quota
     limits = Neutron(no_quota.url).get(f"/quotas/{DEMO_PROJECT}").json()["quota"]
-    assert {k: v for k, v in limits.items() if k != "rbac_policy"} == {
-        k: -1 for k in DEFAULTS if k != "rbac_policy"
+    fixed = ("rbac_policy", "router_route")  # no knob: --no-quota leaves them
+    assert {k: v for k, v in limits.items() if k not in fixed} == {
+        k: -1 for k in DEFAULTS if k not in fixed
     }
+    assert (limits["rbac_policy"], limits["router_route"]) == (10, 30)

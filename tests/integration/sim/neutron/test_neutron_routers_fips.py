@@ -206,3 +206,24 @@ def test_admin_picks_a_floating_ip_address(admin, public):
         "N/A",
         "",
     )
+
+
+def test_routers_show_zones_flavor_and_routes(demo):
+    """router_availability_zone, l3-flavors and extraroute as a Neutron without L3
+    agents or router flavors shows them: any zone or flavor named is unknown."""
+    router = demo.create("router", name="plain")
+    assert (router["availability_zone_hints"], router["availability_zones"]) == ([], [])
+    assert (router["flavor_id"], router["routes"]) == (None, [])
+    (listed,) = demo.listing("routers", name="plain", sort_key="flavor_id", sort_dir="asc")
+    assert listed["routes"] == [] and listed["flavor_id"] is None
+    for flavor in ("abc", None):  # null too: Neutron looks the flavor "None" up
+        assert error(demo.post("/routers", {"router": {"flavor_id": flavor}}), 404) == (
+            "FlavorNotFound",
+            f"Flavor {flavor} could not be found.",
+        )
+    hints = {"router": {"availability_zone_hints": ["x"]}}
+    assert error(demo.post("/routers", hints), 404)[1] == "AvailabilityZone x could not be found."
+    flavor = {"router": {"flavor_id": None}}
+    assert error(demo.put(f"/routers/{router['id']}", flavor), 400)[1] == (
+        "Cannot update read-only attribute flavor_id"
+    )

@@ -24,7 +24,10 @@ def test_default_group_has_neutrons_four_rules(demo):
         ("ingress", "IPv4", default["id"], None, None),
         ("ingress", "IPv6", default["id"], None, None),
     }
-    assert all(r["belongs_to_default_sg"] for r in default["security_group_rules"])
+    # A list builds the rules from database rows: no flag; a show from objects: true.
+    assert all(r["belongs_to_default_sg"] is None for r in default["security_group_rules"])
+    shown = demo.show("security-groups", default["id"])["security_group_rules"]
+    assert all(r["belongs_to_default_sg"] is True for r in shown)
 
 
 def test_a_new_group_starts_with_the_egress_rules(demo):
@@ -47,6 +50,32 @@ def test_a_new_group_starts_with_the_egress_rules(demo):
     assert error(demo.put(f"/security-groups/{default['id']}", body), 409)[0] == (
         "SecurityGroupCannotUpdateDefault"
     )
+
+
+def test_rules_inside_a_group_are_shown_as_neutron_builds_them(demo):
+    """Neutron's own rules have no description (null); the rules inside a group carry
+    standard_attr_id and tags, the same rules listed alone do not; the flag is false in
+    a create or show answer and null in a list of groups."""
+    group = demo.create("security_group", name="inside")
+    body = {"security_group_id": group["id"], "direction": "ingress", "protocol": "tcp"}
+    made = demo.create("security_group_rule", **body)
+    assert made["description"] == "" and made["belongs_to_default_sg"] is False
+    assert "standard_attr_id" not in made and "tags" not in made
+    rules = group["security_group_rules"]
+    assert {(r["direction"], r["description"]) for r in rules} == {("egress", None)}
+    assert all(r["belongs_to_default_sg"] is False and r["tags"] == [] for r in rules)
+    shown = demo.show("security-groups", group["id"])["security_group_rules"]
+    assert sorted(r["description"] is None for r in shown) == [False, True, True]
+    ids = [r["standard_attr_id"] for r in shown]
+    assert all(isinstance(i, int) for i in ids) and len(set(ids)) == 3
+    assert all(r["belongs_to_default_sg"] is False for r in shown)
+    (listed,) = demo.listing("security-groups", name="inside")
+    assert all(r["belongs_to_default_sg"] is None for r in listed["security_group_rules"])
+    assert {r["standard_attr_id"] for r in listed["security_group_rules"]} == set(ids)
+    alone = demo.listing("security-group-rules", security_group_id=group["id"])
+    assert all("standard_attr_id" not in r and "tags" not in r for r in alone)
+    assert sorted(r["description"] is None for r in alone) == [False, True, True]
+    assert not any(r["belongs_to_default_sg"] for r in alone)
 
 
 REJECTED = [
