@@ -106,6 +106,24 @@ def _error_body(service: str, err: ApiError) -> Any:
     return keystone_error_body(err.status, err.message)
 
 
+# Nova's and Neutron's unversioned version documents are served outside the pipeline
+# that stamps request ids: they carry none.
+_NO_REQUEST_ID = frozenset({"/compute", "/networking"})
+
+
+def _request_ids(service: str, template: str | None, status: int) -> dict[str, str]:
+    """The request id headers of an answer: every service sends
+    `x-openstack-request-id`; Nova also the older `x-compute-request-id`, and Cinder too
+    but not on the 401 that keystonemiddleware gives before Cinder's own middleware."""
+    if template in _NO_REQUEST_ID:
+        return {}
+    request_id = f"req-{uuid.uuid4()}"
+    ids = {"x-openstack-request-id": request_id}
+    if service == "compute" or (service == "volume" and status != 401):
+        ids["x-compute-request-id"] = request_id
+    return ids
+
+
 class Simulator:
     """Everything one running cloud holds; `handle()` turns a Request into a Response."""
 
@@ -146,6 +164,7 @@ class Simulator:
             response = Response(500, _error_body(service, err))
         if response.status == 401:  # keystone and keystonemiddleware always say where to go
             headers["WWW-Authenticate"] = f'Keystone uri="{req.base}/identity"'
+        headers.update(_request_ids(service, route.template if route else None, response.status))
         response = replace(response, headers={**headers, **response.headers})
         if service != "sim":
             self.stats.count(key, response.status)
@@ -176,12 +195,13 @@ class Simulator:
                 raise ApiError(status, "Injected fault (stackplan sim --fault-rate).")
         root = f"{req.base}/compute/v2.1" + (f"/{url_project}" if url_project else "")
         req = replace(req, params=params, root=root)
+        # keystonemiddleware runs before Nova's microversion handling: its 401 names none
+        if route.authenticated:
+            req = replace(req, token=self._authenticate(req, url_project))
         if route.service == "compute" and route.template.startswith(routes.C):
             version = compute.negotiate(req)
             headers.update(compute.version_headers(version))
             req = replace(req, version=version)
-        if route.authenticated:
-            req = replace(req, token=self._authenticate(req, url_project))
         if route.service in ("compute", "network") and not route.discovery:
             # Servers settle lazily; their ports must agree with what this request sees.
             port_settle.settle(self.ctx)
@@ -253,12 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
         payload = b""
         if response.body is not None and self.command != "HEAD":
             payload = json.dumps(response.body).encode()
-        request_id = f"req-{uuid.uuid4()}"
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-openstack-request-id", request_id)
-        self.send_header("x-compute-request-id", request_id)
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()

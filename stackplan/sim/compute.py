@@ -267,9 +267,13 @@ def _image_links(req: Request, image: Image) -> list[dict[str, str]]:
     return [*links(req, "images", image.id), alternate]
 
 
+# oslo's bool_from_string: what Nova's image view takes as true
+_TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")
+
+
 def _render_proxy_image(req: Request, image: Image) -> dict[str, Any]:
     status, progress = _PROXY_STATUS.get(image.status, ("UNKNOWN", 0))
-    return {
+    body = {
         "id": image.id,
         "name": image.name,
         "status": status,
@@ -282,6 +286,10 @@ def _render_proxy_image(req: Request, image: Image) -> dict[str, Any]:
         "OS-EXT-IMG-SIZE:size": image.size,
         "links": _image_links(req, image),
     }
+    auto = image.properties.get("auto_disk_config")
+    if auto is not None:  # Nova's view shows the disk config only for images that say
+        body["OS-DCF:diskConfig"] = "AUTO" if auto.strip().lower() in _TRUE_STRINGS else "MANUAL"
+    return body
 
 
 def _proxy_images(ctx: Context, req: Request, detail: bool) -> Response:

@@ -53,19 +53,23 @@ def _v3_entry(base: str) -> dict[str, Any]:
     }
 
 
-def _v2_entry(base: str) -> dict[str, Any]:
+def _v2_entry(base: str, listed: bool = False) -> dict[str, Any]:
+    links: list[dict[str, str]] = [{"rel": "self", "href": f"{base}/identity/v2.0/"}]
+    if not listed:
+        # GET /v2.0 keeps the describedby link keystone gave; in the list of GET / every
+        # entry has rel and href only, as today's keystone lists its versions
+        links.append(
+            {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"}
+        )
     return {
         **_V2,
-        "links": [
-            {"rel": "self", "href": f"{base}/identity/v2.0/"},
-            {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"},
-        ],
+        "links": links,
         "media-types": [{"base": "application/json", "type": _MEDIA.format("v2.0")}],
     }
 
 
 def versions(ctx: Context, req: Request) -> Response:
-    body = {"versions": {"values": [_v3_entry(req.base), _v2_entry(req.base)]}}
+    body = {"versions": {"values": [_v3_entry(req.base), _v2_entry(req.base, listed=True)]}}
     return Response(300, body, {"Location": f"{req.base}/identity/v3/"})
 
 

@@ -83,7 +83,11 @@ def _from_seed(i: seed.Image) -> Image:
         min_ram=i.min_ram,
         disk_format="qcow2",
         container_format="bare",
-        properties={"os_distro": i.os_distro} if i.os_distro else {},
+        properties={
+            k: v
+            for k, v in (("os_distro", i.os_distro), ("auto_disk_config", i.auto_disk_config))
+            if v
+        },
     )
 
 

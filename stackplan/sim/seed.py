@@ -34,6 +34,7 @@ class Image:
     size: int | None = 13_631_488
     os_distro: str = ""
     visibility: str = "public"
+    auto_disk_config: str = ""  # Nova's image property ("True"/"False"); "" = not set
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,9 @@ IMAGES: tuple[Image, ...] = (
         min_ram=1024,
         size=553_648_128,
         os_distro="fedora",
+        # one image that forbids a disk resized by Nova, so the proxy's OS-DCF:diskConfig
+        # (from this property) shows; MANUAL, as every server here is
+        auto_disk_config="False",
     ),
     Image(
         "5c1f3b8e-6b0a-4c5e-9d1f-0a2b3c4d5e05",

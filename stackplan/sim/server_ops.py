@@ -51,6 +51,8 @@ def update(ctx: Context, req: Request) -> Response:
             _set(ctx, conn, row, **columns)
         row, state = servers.load(ctx, req, conn)
         body = servers.render_one(ctx, req, row, state, reduced=True, conn=conn)
+    if req.version >= (2, 63):  # Nova's update view adds it as the rebuild one does
+        body["trusted_image_certificates"] = None
     return Response(200, {"server": body})
 
 

@@ -991,37 +991,7 @@ class SimBug(AssertionError):
 # xfail(strict=True, raises=SimBug): it fails as expected while one of its differences is
 # still there, passes (and so fails, strict) once the simulator is fixed, and any other
 # difference still fails it for real.
-SIM_BUGS: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
-    (
-        ("compute.server.rename",),
-        ("body.server.trusted_image_certificates: only in real",),
-        "sim Nova: the answer of PUT /servers/{id} lacks trusted_image_certificates "
-        "(2.63+; GET /servers/{id} has it)",
-    ),
-    (
-        ("compute.images",),
-        ("body.images[].OS-DCF:diskConfig: only in real",),
-        "sim Nova: the images proxy (/images/detail, 2.35) lacks OS-DCF:diskConfig",
-    ),
-    (
-        ("compute.unauthorized",),
-        ("header openstack-api-version: only in sim",),
-        "sim Nova answers a request without a token (401) with OpenStack-API-Version; "
-        "Nova's 401 comes from keystonemiddleware, before microversions, without it",
-    ),
-    (
-        ("compute.versions", "network.versions"),
-        ("header x-openstack-request-id: only in sim",),
-        "sim: the unversioned version documents of Nova (GET /) and Neutron (GET /) carry "
-        "x-openstack-request-id; the real ones do not",
-    ),
-    (
-        ("identity.versions",),
-        ("body.versions.values[].links[].type: only in sim",),
-        "sim Keystone: the links of GET / (300 Multiple Choices) carry a type; Keystone's "
-        "have rel and href only",
-    ),
-]
+SIM_BUGS: list[tuple[tuple[str, ...], tuple[str, ...], str]] = []
 
 
 def glob(text: str, pattern: str) -> bool:

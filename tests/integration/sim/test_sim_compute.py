@@ -19,6 +19,36 @@ def test_version_documents_need_no_token(sim):
     assert v21["links"][0]["href"] == f"{sim.url}/compute/v2.1/"
 
 
+def test_the_unversioned_documents_of_nova_and_neutron_carry_no_request_id(sim):
+    for path in ("/compute", "/networking"):
+        resp = requests.get(f"{sim.url}{path}")
+        assert resp.status_code == 200
+        assert "x-openstack-request-id" not in resp.headers
+        assert "x-compute-request-id" not in resp.headers
+    v21 = requests.get(f"{sim.url}/compute/v2.1/")
+    assert v21.headers["x-openstack-request-id"] == v21.headers["x-compute-request-id"]
+    # Nova sends both names; Neutron and Keystone only the common one
+    neutron = requests.get(f"{sim.url}/networking/v2.0/networks")
+    assert neutron.status_code == 401 and "x-openstack-request-id" in neutron.headers
+    assert "x-compute-request-id" not in neutron.headers
+    keystone = requests.get(f"{sim.url}/identity/v3")
+    assert "x-openstack-request-id" in keystone.headers
+    assert "x-compute-request-id" not in keystone.headers
+
+
+def test_a_request_without_a_token_is_refused_before_microversions(sim):
+    """keystonemiddleware answers the 401 before Nova reads the microversion: no
+    version headers, and a bad version does not turn it into a 400 or 406."""
+    for version in ("compute 2.64", "compute 2.500", "compute x"):
+        resp = requests.get(
+            f"{sim.url}/compute/v2.1/flavors", headers={"OpenStack-API-Version": version}
+        )
+        assert resp.status_code == 401, version
+        assert "OpenStack-API-Version" not in resp.headers
+        assert "X-OpenStack-Nova-API-Version" not in resp.headers
+        assert resp.headers["x-openstack-request-id"] == resp.headers["x-compute-request-id"]
+
+
 def test_microversion_headers_and_rejections(sim):
     api = Api(sim.url)
     resp = api.compute("GET", "/flavors", headers={"OpenStack-API-Version": "compute 2.55"})
@@ -84,6 +114,24 @@ def test_image_proxy_until_2_36(sim):
     assert gone.status_code == 404 and "itemNotFound" in gone.json()
 
 
+def test_the_image_proxy_shows_a_disk_config_for_images_that_set_one(make_sim):
+    url = make_sim().url
+    api = Api(url)
+    images = {i["name"]: i for i in api.compute("GET", "/images/detail").json()["images"]}
+    # Fedora 39 carries auto_disk_config=False; the others name none, so show none
+    assert images["Fedora 39"]["OS-DCF:diskConfig"] == "MANUAL"
+    assert images["Fedora 39"]["metadata"]["auto_disk_config"] == "False"
+    assert "OS-DCF:diskConfig" not in images["cirros-0.6.2-x86_64-disk"]
+    admin = Api(url, user="admin")
+    made = admin.http.post(
+        f"{url}/image/v2/images",
+        json={"name": "auto-disk", "auto_disk_config": "true", "visibility": "public"},
+    )
+    assert made.status_code == 201, made.text
+    shown = api.compute("GET", f"/images/{made.json()['id']}").json()["image"]
+    assert shown["OS-DCF:diskConfig"] == "AUTO"
+
+
 def test_limits_follow_quota_knobs(make_sim):
     api = Api(make_sim(quota_instances=3, quota_cores=4, quota_ram=4096).url, version="2.60")
     api.create_server(flavorRef="2")
@@ -147,3 +195,8 @@ def test_the_fields_of_2_61_to_2_63_appear_from_their_version(fast_api):
     server_id = new.create_server()
     assert new.server(server_id)["trusted_image_certificates"] is None
     assert "trusted_image_certificates" not in old.server(server_id)
+    # the PUT answer has it too from 2.63, as Nova's update view does
+    renamed = new.compute("PUT", f"/servers/{server_id}", json={"server": {"name": "r"}})
+    assert renamed.json()["server"]["trusted_image_certificates"] is None
+    before = old.compute("PUT", f"/servers/{server_id}", json={"server": {"name": "r2"}})
+    assert "trusted_image_certificates" not in before.json()["server"]

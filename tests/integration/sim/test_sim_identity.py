@@ -21,8 +21,13 @@ def test_identity_root_lists_both_versions_with_300(sim):
     ids = [v["id"] for v in resp.json()["versions"]["values"]]
     assert ids == ["v3.14", "v2.0"]
     assert resp.headers["x-openstack-request-id"].startswith("req-")
+    # the list's links carry rel and href only, as keystone's list does
+    links = [link for v in resp.json()["versions"]["values"] for link in v["links"]]
+    assert links and all(set(link) == {"rel", "href"} for link in links)
     assert requests.get(f"{sim.url}/identity/v3/").json()["version"]["id"] == "v3.14"
-    assert requests.get(f"{sim.url}/identity/v2.0").json()["version"]["id"] == "v2.0"
+    v2 = requests.get(f"{sim.url}/identity/v2.0").json()["version"]
+    assert v2["id"] == "v2.0"
+    assert {link["rel"] for link in v2["links"]} == {"self", "describedby"}
 
 
 def test_v2_tenant_name_gives_the_full_access_document(sim):
