@@ -7,9 +7,9 @@ Text in, text out: no file system here (`local.py` does that). Reading validates
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
@@ -18,6 +18,9 @@ from stackplan.addr import Address
 from stackplan.errors import StackplanError, StateError
 from stackplan.schemas import load_schema
 from stackplan.state.model import FORMAT_VERSION, ResourceRecord, State
+
+if TYPE_CHECKING:
+    from stackplan.state.store import StateDelta
 
 # UPGRADES[n] turns a parsed version-n document into a version-(n + 1) document; reading
 # applies them in a row up to FORMAT_VERSION. Version 1 is the first: none yet.
@@ -30,12 +33,19 @@ _OPTIONAL_RECORD_FIELDS = ("created_at", "updated_at", "fault")
 STACKPLAN_VERSION = __version__
 
 
-def parse_state(text: str, source: str) -> State:
-    """The state in `text`, read from `source` (a path, for messages), upgraded if old.
+def parse_state(text: str, source: str, journal: Sequence[str] = ()) -> State:
+    """The state in `text`, read from `source` (a path, for messages), upgraded if old,
+    with the `journal` entries (`journal_entry` texts) that continue it replayed.
 
     Raises StateError for text that is not JSON, not a state, from a newer stackplan, or
     that breaks the schema; the message names `source`.
     """
+    return parse_journaled(text, source, journal)[0]
+
+
+def parse_journaled(text: str, source: str, journal: Sequence[str]) -> tuple[State, int]:
+    """`parse_state`, and the serial of the snapshot in `text` (the state's own serial
+    when the journal does not continue that snapshot, or is empty)."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -51,8 +61,59 @@ def parse_state(text: str, source: str) -> State:
             hint=_RESTORE_HINT,
         )
     doc = upgrade(doc, source)
+    snapshot_serial = doc.get("serial")
+    if journal:
+        doc = _replay(doc, journal, source)
     _validate(doc, source)
-    return _to_state(doc, source)
+    state = _to_state(doc, source)
+    return state, snapshot_serial if isinstance(snapshot_serial, int) else state.serial
+
+
+def journal_entry(delta: StateDelta, base: int) -> str:
+    """`delta` as one line of a journal continuing the snapshot of serial `base`."""
+    doc = {
+        "lineage": delta.lineage,
+        "base": base,
+        "serial": delta.serial,
+        "put": [_record_doc(r) for r in delta.put],
+        "drop": [str(a) for a in delta.drop],
+    }
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+
+
+def _replay(doc: dict[str, Any], journal: Sequence[str], source: str) -> dict[str, Any]:
+    """`doc` with the journal's entries applied in order. A journal that continues another
+    snapshot (an older one, replaced before the journal was dropped) is left out."""
+    where = f"{source} journal"
+    resources: dict[str, Any] | None = None
+    for n, text in enumerate(journal, 1):
+        try:
+            entry = json.loads(text)
+            lineage, base, serial = entry["lineage"], entry["base"], entry["serial"]
+            put, drop = list(entry["put"]), list(entry["drop"])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StateError(
+                f"entry {n} is not a journal entry ({exc})", where=where, hint=_RESTORE_HINT
+            ) from exc
+        if n == 1 and (lineage != doc.get("lineage") or base != doc.get("serial")):
+            return doc
+        if serial != doc["serial"] + 1:
+            raise StateError(
+                f"entry {n} has serial {serial}, but the state before it is at serial "
+                f"{doc['serial']}",
+                where=where,
+                hint=_RESTORE_HINT,
+            )
+        if resources is None:
+            resources = {str(r.get("address")): r for r in doc.get("resources") or ()}
+        for record in put:
+            resources[str(record.get("address"))] = record
+        for address in drop:
+            resources.pop(address, None)
+        doc = {**doc, "serial": serial}
+    if resources is not None:
+        doc["resources"] = list(resources.values())
+    return doc
 
 
 def upgrade(doc: dict[str, Any], source: str) -> dict[str, Any]:

@@ -1,23 +1,51 @@
-"""`LocalStateStore`: a state file on the local disk, written atomically, with a backup.
+"""`LocalStateStore`: a state file on the local disk, written atomically, with a backup,
+and the journal of deltas appended since (an apply's steps between two snapshots).
 
 A write never leaves a half-written file (temp file, fsync, `os.replace`, fsync of the
-directory) and never overwrites a corrupt or foreign file. Locking is in `lock.py`.
+directory) and never overwrites a corrupt or foreign file. An append is one line and one
+fsync; a line a crash cut short was never acknowledged, and reading leaves it out.
+Locking is in `lock.py`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stackplan.atomic import write_atomic
+from stackplan.atomic import fsync_dir, write_atomic
 from stackplan.errors import ForeignStateError, StaleWriteError, StateError
-from stackplan.state.file import dump_state, parse_state
+from stackplan.state.file import dump_state, journal_entry, parse_journaled
 from stackplan.state.lock import FileLock
 from stackplan.state.model import State
-from stackplan.state.store import LockInfo, Notify, Version
+from stackplan.state.store import LockInfo, Notify, StateDelta, Version
 
 FILE_MODE = 0o600
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
+# The journal is folded into a new snapshot once it outgrows the snapshot this much, so
+# reading stays linear in the state and the appends of an apply stay cheap on average.
+JOURNAL_SLACK = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """The files as this store last read or wrote them: the snapshot's bytes and its
+    file identity, the journal's length, and the state they hold together (`serial`
+    moves on with each append; `state` is the last one parsed)."""
+
+    data: bytes
+    stat: tuple[int, int, int]
+    state: State
+    snapshot_serial: int
+    serial: int
+    journal_size: int = 0
+    # The journal's bytes that continue the snapshot: less than its size when a crash cut
+    # its last line short, 0 when it continues an older snapshot (a crash came between a
+    # snapshot and the journal's removal). The next append cuts the rest off; a reader
+    # never does: it may be reading an older snapshot than the writer.
+    valid: int = 0
 
 
 class LocalStateStore:
@@ -34,39 +62,45 @@ class LocalStateStore:
         self.path = Path(path)
         self.backup_path = self.path.with_name(self.path.name + ".backup")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.journal_path = self.path.with_name(self.path.name + ".journal")
         self._lock = FileLock(self.lock_path, str(self.path))
-        # The bytes last read or written here and their State, for `write`'s checks of the
-        # file on disk: an apply writes after every step, and re-parsing (schema included)
-        # the file it had just written made each write cost most of its time.
-        self._known: tuple[bytes, State] | None = None
+        # The files last read or written here and their State, for the checks of a write:
+        # an apply writes after every step, and re-parsing (schema included) what it had
+        # just written made each write cost most of its time.
+        self._known: _Known | None = None
 
     def describe(self) -> str:
         return str(self.path)
 
     def read(self) -> State | None:
-        """The state in the file, or None if there is no file yet."""
+        """The state in the file and its journal, or None if there is no file yet."""
         data = self._read_bytes(self.path)
         if data is None:
             return None
-        state = self._parse(data, self.path)
-        self._known = (data, state)
-        return state
+        return self._load(data).state
 
     def write(self, state: State) -> None:
-        """Replace the file with `state` atomically, keeping the old file as the backup."""
+        """Replace the file with `state` atomically, keeping the old state as the backup;
+        the journal, now folded in, is dropped."""
         old = self._read_bytes(self.path)
+        current: State | None = None
         if old is not None:
-            current = self._parse_known(old)
+            current = self._current(old)
             if self._is_unchanged(state, current):
                 return
-        text = dump_state(state)
-        data = text.encode("utf-8")
+        data = dump_state(state).encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            if old is not None:
-                write_atomic(self.backup_path, old, FILE_MODE)
+            if old is not None and current is not None:
+                journaled = self._known is not None and self._known.journal_size > 0
+                write_atomic(self.backup_path, dump_state(current).encode() if journaled else old,
+                             FILE_MODE)  # fmt: skip
             write_atomic(self.path, data, FILE_MODE)
-            self._known = (data, state)
+            # Only once the snapshot holds what the journal did: a crash before this
+            # leaves a journal of an older snapshot, which reading leaves out.
+            with contextlib.suppress(FileNotFoundError):
+                self.journal_path.unlink()
+            self._known = _Known(data, self._stat(), state, state.serial, state.serial)
         except OSError as exc:
             raise StateError(
                 f"could not write the state: {exc.strerror or exc}",
@@ -74,23 +108,131 @@ class LocalStateStore:
                 hint="the previous state is left as it was",
             ) from exc
 
+    def needs_snapshot(self) -> bool:
+        known = self._known
+        if known is None or not self.path.exists():
+            return True
+        return known.journal_size > 2 * len(known.data) + JOURNAL_SLACK
+
+    def append(self, delta: StateDelta) -> None:
+        """Add `delta` to the journal, durably: one line, one fsync."""
+        known = self._known
+        if (
+            known is None
+            or self._stat() != known.stat
+            or self._journal_size() != (known.journal_size)
+        ):
+            # Not ours as last seen (or never read): check against what the files hold.
+            data = self._read_bytes(self.path)
+            if data is None:
+                raise StateError("no state to append to", where=str(self.path))
+            known = self._load(data)
+        self._check_next(delta, known)
+        line = journal_entry(delta, known.snapshot_serial).encode("utf-8")
+        try:
+            if known.valid < known.journal_size:
+                os.truncate(self.journal_path, known.valid)
+            fd = os.open(self.journal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if known.valid == 0:
+                fsync_dir(self.path.parent)  # the journal's name survives a power cut
+        except OSError as exc:
+            raise StateError(
+                f"could not write the state's journal: {exc.strerror or exc}",
+                where=str(self.journal_path),
+                hint="the state is as last written",
+            ) from exc
+        self._known = _Known(
+            known.data,
+            known.stat,
+            known.state,
+            known.snapshot_serial,
+            delta.serial,
+            known.valid + len(line),
+            known.valid + len(line),
+        )
+
+    def _check_next(self, delta: StateDelta, known: _Known) -> None:
+        where = str(self.path)
+        if delta.lineage != known.state.lineage:
+            raise ForeignStateError(
+                f"the state to write has lineage {delta.lineage}, but the file holds "
+                f"lineage {known.state.lineage}: they are different stacks' histories",
+                where=where,
+                stored=known.state.lineage,
+                written=delta.lineage,
+            )
+        if delta.serial != known.serial + 1:
+            raise StaleWriteError(
+                f"the state to write has serial {delta.serial}, but the file is at serial "
+                f"{known.serial}: someone wrote it meanwhile",
+                where=where,
+                hint="read the state again and redo the change on top of it",
+                stored=known.serial,
+                written=delta.serial,
+            )
+
+    def _load(self, data: bytes) -> _Known:
+        """Parse the snapshot `data` with the journal on disk; remember both."""
+        stat = self._stat()
+        raw = self._read_bytes(self.journal_path) or b""
+        # A last line without its newline was cut short by a crash: never acknowledged.
+        complete = raw[: raw.rfind(b"\n") + 1]
+        lines = [line.decode("utf-8", "replace") for line in complete.splitlines() if line]
+        state, snapshot_serial = self._parse_journaled(data, self.path, lines)
+        valid = len(complete) if snapshot_serial != state.serial else 0
+        known = _Known(data, stat, state, snapshot_serial, state.serial, len(raw), valid)
+        self._known = known
+        return known
+
+    def _current(self, data: bytes) -> State:
+        """The state the files hold now; unparsed when they are as last read or written."""
+        known = self._known
+        if (
+            known is not None
+            and known.data == data
+            and known.serial == known.state.serial
+            and self._journal_size() == known.journal_size
+        ):
+            return known.state
+        return self._load(data).state
+
+    def _stat(self) -> tuple[int, int, int]:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return (0, 0, 0)
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _journal_size(self) -> int:
+        try:
+            return self.journal_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
     def versions(self) -> list[Version]:
-        """The file's state and the backup's, newest first."""
+        """The file's state (with its journal) and the backup's, newest first."""
         found = []
         for path in (self.path, self.backup_path):
             data = self._read_bytes(path)
             if data is None:
                 continue
-            state = self._parse(data, path)
+            state = self._load(data).state if path == self.path else self._parse(data, path)
             when = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime(ISO_SECONDS)
             found.append(Version(state.serial, state.lineage, when, len(state.records)))
         return found
 
     def read_version(self, serial: int) -> State | None:
-        for path in (self.path, self.backup_path):
-            data = self._read_bytes(path)
-            if data is not None and (state := self._parse(data, path)).serial == serial:
-                return state
+        current = self.read()
+        if current is not None and current.serial == serial:
+            return current
+        data = self._read_bytes(self.backup_path)
+        if data is not None and (state := self._parse(data, self.backup_path)).serial == serial:
+            return state
         return None
 
     def lock(self, info: LockInfo, timeout: float = 0.0, notify: Notify | None = None) -> str:
@@ -132,16 +274,10 @@ class LocalStateStore:
             )
         return state == current
 
-    def _parse_known(self, data: bytes) -> State:
-        """The state in `data`; unparsed when these are the bytes last read or written."""
-        known = self._known
-        if known is not None and known[0] == data:
-            return known[1]
-        state = self._parse(data, self.path)
-        self._known = (data, state)
-        return state
-
     def _parse(self, data: bytes, path: Path) -> State:
+        return self._parse_journaled(data, path, [])[0]
+
+    def _parse_journaled(self, data: bytes, path: Path, journal: list[str]) -> tuple[State, int]:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -150,7 +286,7 @@ class LocalStateStore:
                 where=str(path),
                 hint="the file is left as it is; repair it, or restore the .backup beside it",
             ) from exc
-        return parse_state(text, str(path))
+        return parse_journaled(text, str(path), journal)
 
     @staticmethod
     def _read_bytes(path: Path) -> bytes | None:

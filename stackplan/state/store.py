@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from stackplan.addr import Address
 from stackplan.clock import now_iso
 from stackplan.errors import LockError
-from stackplan.state.model import State
+from stackplan.state.model import ResourceRecord, State
 
 log = logging.getLogger("stackplan.state")
 
@@ -140,6 +141,33 @@ class StateStore(Locker, Protocol):
     def read_version(self, serial: int) -> State | None:
         """The kept version of `serial`, or None when it is not kept."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class StateDelta:
+    """What one write changes of a state: the records put (added or replaced) and the
+    addresses dropped, taking the state of `lineage` from `serial - 1` to `serial`."""
+
+    lineage: str
+    serial: int
+    put: tuple[ResourceRecord, ...] = ()
+    drop: tuple[Address, ...] = ()
+
+
+@runtime_checkable
+class Journaled(Protocol):
+    """A store that can append a delta instead of rewriting the whole state: a write costs
+    what changed, not what the state holds (an apply writes after every step).
+
+    `append` is durable when it returns and refused like `write` (another lineage, a serial
+    that is not the next one). `needs_snapshot` says the next write must be a whole state
+    (`write`): none is stored yet, or the appended deltas outgrew it. `read` replays the
+    deltas over the snapshot; `write` makes a new snapshot and drops them.
+    """
+
+    def append(self, delta: StateDelta) -> None: ...
+
+    def needs_snapshot(self) -> bool: ...
 
 
 @contextmanager

@@ -70,3 +70,38 @@ def check_locking(store: StateStore) -> None:
         with pytest.raises(LockError):
             store.lock(LockInfo.new("plan"))
     store.unlock(store.lock(LockInfo.new("plan")))  # free again after the block
+
+
+def check_journal(store: StateStore) -> None:
+    """Assert the Journaled contract on `store`, which must start empty: deltas read back
+    as the whole state they make, are refused out of order or of another lineage, and a
+    whole write folds them in."""
+    from stackplan.state.store import Journaled, StateDelta
+
+    assert isinstance(store, Journaled)
+    assert store.needs_snapshot()  # nothing stored yet: a whole state comes first
+    web = [Address("server", "web", i) for i in range(3)]
+    first = State.new("journal").with_record(ResourceRecord(web[0], "id-0", {"n": 0}))
+    first = first.next_serial()
+    store.write(first)
+    assert not store.needs_snapshot()
+
+    added = ResourceRecord(web[1], "id-1", {"n": 1, "tags": ["x"]})
+    store.append(StateDelta(first.lineage, 2, put=(added,)))
+    changed = ResourceRecord(web[0], "id-0", {"n": 10})
+    store.append(StateDelta(first.lineage, 3, put=(changed,), drop=(web[1],)))
+    expected = first.with_record(changed).with_record(added).without(web[1])
+    expected = expected.next_serial().next_serial()
+    assert store.read() == expected
+
+    with pytest.raises(StateError, match="serial"):
+        store.append(StateDelta(first.lineage, 3, put=(added,)))  # not the next serial
+    with pytest.raises(StateError, match="lineage"):
+        store.append(StateDelta(State.new("journal").lineage, 4, put=(added,)))
+    assert store.read() == expected
+
+    folded = expected.with_record(ResourceRecord(web[2], "id-2")).next_serial()
+    store.write(folded)
+    assert store.read() == folded
+    store.append(StateDelta(first.lineage, 5, drop=(web[2],)))
+    assert store.read() == folded.without(web[2]).next_serial()
