@@ -1,7 +1,8 @@
 """Keeps the state in step with an apply: one write after every step, from any thread.
 
 Every write goes through the store (atomic, serial + 1), so a kill at any moment leaves
-the last completed step recorded and never a half-written file.
+the last completed step recorded and never a half-written file. A store that keeps a
+journal is sent what changed, not the whole state, and gets a whole state at the end.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stackplan.apply.steps import CREATE, DELETE, LATE, RECORD, UPDATE, Step
 from stackplan.clock import now_iso
@@ -18,49 +19,124 @@ from stackplan.plan.model import Action, Reason
 from stackplan.plan.refs import interpolate, state_lookup
 from stackplan.sensitive import digested
 from stackplan.state.model import CREATE_TOKEN, RecordStatus, ResourceRecord, State
+from stackplan.state.store import Journaled, StateDelta
+
+if TYPE_CHECKING:
+    from stackplan.addr import Address
+
+
+class Draft:
+    """The records being changed: what a change reads and writes in place of a State, so
+    that a change costs what it touches, not the size of the state."""
+
+    def __init__(self, records: dict[Address, ResourceRecord]):
+        self.resources = records  # read by `state_lookup` as a State's are
+        self.touched: dict[Address, ResourceRecord | None] = {}
+
+    def record(self, address: Address) -> ResourceRecord | None:
+        return self.resources.get(address)
+
+    def with_record(self, record: ResourceRecord) -> Draft:
+        self.resources[record.address] = record
+        self.touched[record.address] = record
+        return self
+
+    def without(self, address: Address) -> Draft:
+        del self.resources[address]
+        self.touched[address] = None
+        return self
+
+
+Change = Callable[[Draft], Draft]
 
 
 class StateRecorder:
     """The state during an apply. `write` persists a State; it is called under a lock.
+    With a `journal` (the store's), each write after the first sends only what changed,
+    until the store asks for a whole state again; `close` writes one.
 
     When a commit returns, its change is on disk. Commits from several threads at once
     share writes (group commit): while one write runs, the changes that arrive meanwhile
     go out together in the next, so the serial grows by one per write, not per change.
     """
 
-    def __init__(self, state: State, write: Callable[[State], None], kinds: Mapping[str, Kind]):
-        self._state = state
+    def __init__(
+        self,
+        state: State,
+        write: Callable[[State], None],
+        kinds: Mapping[str, Kind],
+        journal: Journaled | None = None,
+    ):
+        self._base = state  # lineage, stack, outputs: what an apply never changes
+        self._serial = state.serial
+        self._draft = Draft(dict(state.resources))
         self._write = write
+        self._journal = journal
         self._kinds = kinds
-        self._lock = threading.Lock()  # guards _state and _dirty
+        self._lock = threading.Lock()  # guards _draft and _serial
         self._write_lock = threading.Lock()  # one write at a time
-        self._dirty = False  # _state holds changes not yet written
+        self._cached: State | None = state
+        self._journaled = False  # deltas written since the last whole state
 
     @property
     def state(self) -> State:
-        return self._state
-
-    def _commit(self, change: Callable[[State], State]) -> None:
+        """The state as recorded now (built on demand: `record` is the cheap look-up)."""
         with self._lock:
-            self._state = change(self._state)
-            self._dirty = True
+            if self._cached is None:
+                self._cached = self._whole()
+            return self._cached
+
+    def record(self, address: Address) -> ResourceRecord | None:
+        with self._lock:
+            return self._draft.record(address)
+
+    def _whole(self) -> State:
+        return replace(self._base, serial=self._serial, resources=dict(self._draft.resources))
+
+    def _commit(self, change: Change) -> None:
+        with self._lock:
+            change(self._draft)
+            self._cached = None
         with self._write_lock:
             with self._lock:
-                if not self._dirty:
+                touched = self._draft.touched
+                if not touched:
                     return  # a write since our change was made carried it
-                new = self._state.next_serial()
-                self._state = new
-                self._dirty = False
+                self._draft.touched = {}
+                self._serial += 1
+                whole = self._journal is None or self._journal.needs_snapshot()
+                new = self._whole() if whole else None
+                delta = None if whole else _delta(self._base.lineage, self._serial, touched)
             try:
-                self._write(new)
+                if new is not None:
+                    self._write(new)
+                    self._journaled = False
+                elif delta is not None and self._journal is not None:
+                    self._journal.append(delta)
+                    self._journaled = True
             except BaseException:
                 with self._lock:
-                    self._dirty = True  # the next commit retries these changes
+                    self._serial -= 1  # the next commit retries these changes
+                    self._draft.touched = {**touched, **self._draft.touched}
                 raise
+
+    def close(self) -> None:
+        """Fold what was journaled into one whole state (readers of the file alone see it
+        all; the next run reads no journal)."""
+        with self._write_lock:
+            if not self._journaled:
+                return
+            with self._lock:
+                self._serial += 1
+                new = self._whole()
+            self._write(new)
+            self._journaled = False
 
     def filled(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """`attrs` with `${kind.name.attr}` references filled from what is recorded now."""
-        filled, unknown = interpolate(attrs, state_lookup(self._state))
+        with self._lock:
+            lookup = state_lookup(self._draft)  # type: ignore[arg-type]
+            filled, unknown = interpolate(attrs, lookup)
         if unknown:
             # The executor orders steps by dependency, so this means a failed dependency.
             raise ValueError(f"references still unknown at apply time: {', '.join(unknown)}")
@@ -73,7 +149,7 @@ class StateRecorder:
     def settled_all(self, items: list[tuple[Step, Mapping[str, Any]]]) -> None:
         """`settled` for every resource one poll found up, in one write."""
 
-        def change(state: State) -> State:
+        def change(state: Draft) -> Draft:
             for step, reported in items:
                 record = state.record(step.address)
                 if record is not None and reported:
@@ -137,7 +213,7 @@ class StateRecorder:
 
     def journal(self, step: Step, after: Mapping[str, Any]) -> None:
         """Before an update that can stop midway: the attributes it is sent to reach."""
-        record = self._state.record(step.address)
+        record = self.record(step.address)
         if record is not None:
             pending = replace(record, pending=self._recorded(step, after))
             self._commit(lambda s: s.with_record(pending))
@@ -149,7 +225,7 @@ class StateRecorder:
         """What finished updates and deletes change in the state, in one write (a poll may
         find hundreds of deletes done). CREATE and RECORD were recorded when the cloud
         answered."""
-        changes: list[Callable[[State], State]] = []
+        changes: list[Change] = []
         for step in steps:
             if step.phase in (UPDATE, LATE):
                 attributes = self._recorded(step, self.filled(step.change.after or {}))
@@ -160,7 +236,7 @@ class StateRecorder:
             elif step.phase == DELETE:
                 changes.append(lambda s, step=step: _forget(s, step, step.change.id))
 
-        def change_all(state: State) -> State:
+        def change_all(state: Draft) -> Draft:
             for change in changes:
                 state = change(state)
             return state
@@ -173,7 +249,7 @@ class StateRecorder:
         the cloud's fault, so that the next plan says why it replaces it."""
         if step.phase != CREATE or resource_id is None:
             return  # a pending_create record stays: the next refresh looks for its tag
-        record = self._state.record(step.address)
+        record = self.record(step.address)
         if record is not None and record.id == resource_id:
             tainted = replace(record, status=RecordStatus.TAINTED, fault=fault)
             self._commit(lambda s: s.with_record(tainted))
@@ -186,9 +262,17 @@ def _replace_attrs(record: ResourceRecord, attributes: Mapping[str, Any]) -> Res
     return replace(record, attributes=attributes, updated_at=now_iso())
 
 
+def _delta(
+    lineage: str, serial: int, touched: Mapping[Address, ResourceRecord | None]
+) -> StateDelta:
+    put = tuple(r for r in touched.values() if r is not None)
+    drop = tuple(a for a, r in touched.items() if r is None)
+    return StateDelta(lineage, serial, put, drop)
+
+
 def _updated(
-    state: State, step: Step, attributes: Mapping[str, Any], reported: tuple[str, ...] = ()
-) -> State:
+    state: Draft, step: Step, attributes: Mapping[str, Any], reported: tuple[str, ...] = ()
+) -> Draft:
     record = state.record(step.address)
     if record is not None:
         # What the cloud reported (a floating IP's address) stays known across an update
@@ -215,7 +299,7 @@ def _updated(
     )
 
 
-def _forget(state: State, step: Step, deleted_id: str | None) -> State:
+def _forget(state: Draft, step: Step, deleted_id: str | None) -> Draft:
     record = state.record(step.address)
     if record is None:
         return state

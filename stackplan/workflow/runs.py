@@ -24,7 +24,7 @@ from stackplan.sensitive import digested, masked
 from stackplan.spec.model import Desired
 from stackplan.spec.source import SpecInput
 from stackplan.state.model import RecordStatus, ResourceRecord, State
-from stackplan.state.store import StateStore
+from stackplan.state.store import Journaled, StateStore
 from stackplan.workflow.context import (
     CloudInput,
     RunOptions,
@@ -282,7 +282,8 @@ def execute(
     from stackplan.apply.recorder import StateRecorder
 
     start = prior if prior is not None else State.new(made.stack, lineage=made.lineage)
-    recorder = StateRecorder(start, store.write, KINDS)
+    journal = store if isinstance(store, Journaled) else None
+    recorder = StateRecorder(start, store.write, KINDS, journal)
     backpressure = cloud.backpressure
     seen = [backpressure.total]
 
@@ -301,7 +302,14 @@ def execute(
         cancel=options.cancel,
         pressure=pressure,
     )
-    return executor.run()
+    result = executor.run()
+    try:
+        recorder.close()
+    except StateError:
+        if not result.stopped:
+            raise
+        # The store failed already: the journal holds every step written before that.
+    return result
 
 
 def refresh_state(run: RunOptions) -> RefreshResult:
