@@ -60,7 +60,12 @@ class CloudSettings:
     build_seconds: float = 0.0
     delete_seconds: float = 0.0
     private_cidr: str = "10.0.0.0/20"
-    extra: tuple[str, ...] = ()  # more `sim serve` flags (--bench-sim-arg)
+    extra: tuple[str, ...] = ()  # more `sim serve` flags (--sim-arg)
+
+
+# A checkout whose simulator the cloud runs instead of this one's (STACKPLAN_BENCH_SIM):
+# a fixed cloud while stackplan changes, or the other way round.
+SIM_ROOT = Path(os.environ.get("STACKPLAN_BENCH_SIM") or REPO)
 
 
 class Cloud:
@@ -76,7 +81,8 @@ class Cloud:
             "--delete-seconds", str(settings.delete_seconds),
             "--no-shared-network", "--private-cidr", settings.private_cidr, *settings.extra,
         ]  # fmt: skip
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=REPO)
+        env = {**os.environ, "PYTHONPATH": str(SIM_ROOT)}
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=SIM_ROOT, env=env)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         prefix = "stackplan sim listening on "
