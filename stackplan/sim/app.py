@@ -111,13 +111,14 @@ def _error_body(service: str, err: ApiError) -> Any:
 _NO_REQUEST_ID = frozenset({"/compute", "/networking"})
 
 
-def _request_ids(service: str, template: str | None, status: int) -> dict[str, str]:
+def _request_ids(
+    service: str, template: str | None, status: int, request_id: str
+) -> dict[str, str]:
     """The request id headers of an answer: every service sends
     `x-openstack-request-id`; Nova also the older `x-compute-request-id`, and Cinder too
     but not on the 401 that keystonemiddleware gives before Cinder's own middleware."""
     if template in _NO_REQUEST_ID:
         return {}
-    request_id = f"req-{uuid.uuid4()}"
     ids = {"x-openstack-request-id": request_id}
     if service == "compute" or (service == "volume" and status != 401):
         ids["x-compute-request-id"] = request_id
@@ -136,6 +137,8 @@ class Simulator:
 
     def handle(self, req: Request) -> tuple[Response, str]:
         """The response and the service whose conventions it follows."""
+        # the id Nova records an instance action under is the one the answer carries
+        req = replace(req, request_id=f"req-{uuid.uuid4()}")
         path, url_project = routes.split_project(req.path.rstrip("/") or "/")
         route, params, path_found = routes.match(req.method, path)
         service = route.service if route else routes.service_of(path)
@@ -164,7 +167,8 @@ class Simulator:
             response = Response(500, _error_body(service, err))
         if response.status == 401:  # keystone and keystonemiddleware always say where to go
             headers["WWW-Authenticate"] = f'Keystone uri="{req.base}/identity"'
-        headers.update(_request_ids(service, route.template if route else None, response.status))
+        template = route.template if route else None
+        headers.update(_request_ids(service, template, response.status, req.request_id))
         response = replace(response, headers={**headers, **response.headers})
         if service != "sim":
             self.stats.count(key, response.status)

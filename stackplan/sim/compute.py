@@ -1,5 +1,5 @@
-"""Nova basics: version documents, microversions, pagination, flavors and their extra
-specs, the image proxy, limits. Servers live in `servers.py` and `server_ops.py`,
+"""Nova basics: version documents, microversions, pagination, flavors (their extra specs
+are `flavor_specs.py`), the image proxy, limits. Servers live in `servers.py` and `server_ops.py`,
 keypairs in `keypairs.py`.
 """
 
@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from stackplan.sim import identity, image_store, quota, seed, server_groups
+from stackplan.sim import flavor_specs, identity, image_store, quota, seed, server_groups
 from stackplan.sim.image_store import Image
 from stackplan.sim.options import Context
 from stackplan.sim.wire import ApiError, Request, Response
@@ -133,7 +133,7 @@ def find_flavor(ref: Any) -> seed.Flavor | None:
     return seed.FLAVORS_BY_ID.get(flavor_id)
 
 
-def render_flavor(req: Request, f: seed.Flavor) -> dict[str, Any]:
+def render_flavor(req: Request, f: seed.Flavor, specs: dict[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": f.id,
         "name": f.name,
@@ -150,7 +150,7 @@ def render_flavor(req: Request, f: seed.Flavor) -> dict[str, Any]:
     if req.version >= (2, 55):
         body["description"] = None
     if req.version >= (2, 61):
-        body["extra_specs"] = {}  # shown to whom the policy lets see them: everyone here
+        body["extra_specs"] = specs  # shown to whom the policy lets see them: everyone
     return body
 
 
@@ -173,7 +173,7 @@ def _int_filter(req: Request, name: str) -> int:
     return int(raw)
 
 
-def _flavors(req: Request, detail: bool) -> Response:
+def _flavors(ctx: Context, req: Request, detail: bool) -> Response:
     min_ram, min_disk = _int_filter(req, "minRam"), _int_filter(req, "minDisk")
     sort_key = req.arg("sort_key") or "flavorid"
     if sort_key not in _FLAVOR_SORT:
@@ -186,7 +186,8 @@ def _flavors(req: Request, detail: bool) -> Response:
     path = "flavors/detail" if detail else "flavors"
     page, extra = paginate(req, flavors, lambda f: f.id, "flavors", path)
     if detail:
-        items = [render_flavor(req, f) for f in page]
+        specs = flavor_specs.every(ctx.db.read())
+        items = [render_flavor(req, f, specs.get(f.id, {})) for f in page]
     else:
         items = [
             {
@@ -201,11 +202,11 @@ def _flavors(req: Request, detail: bool) -> Response:
 
 
 def flavor_list(ctx: Context, req: Request) -> Response:
-    return _flavors(req, detail=False)
+    return _flavors(ctx, req, detail=False)
 
 
 def flavor_detail(ctx: Context, req: Request) -> Response:
-    return _flavors(req, detail=True)
+    return _flavors(ctx, req, detail=True)
 
 
 def _flavor(req: Request) -> seed.Flavor:
@@ -216,19 +217,9 @@ def _flavor(req: Request) -> seed.Flavor:
 
 
 def flavor_show(ctx: Context, req: Request) -> Response:
-    return Response(200, {"flavor": render_flavor(req, _flavor(req))})
-
-
-# The seeded flavors carry no extra specs; the routes exist because clients read them
-# (`openstack flavor show` and `flavor list --long` ask for each flavor's).
-def flavor_extra_specs(ctx: Context, req: Request) -> Response:
-    _flavor(req)
-    return Response(200, {"extra_specs": {}})
-
-
-def flavor_extra_spec(ctx: Context, req: Request) -> Response:
     flavor = _flavor(req)
-    raise ApiError(404, f"Flavor {flavor.id} has no extra specs with key {req.params['key']}.")
+    specs = flavor_specs.of(ctx.db.read(), flavor.id)
+    return Response(200, {"flavor": render_flavor(req, flavor, specs)})
 
 
 # -- image proxy (gone from 2.36, as in Nova) ---------------------------------------------

@@ -1,5 +1,6 @@
 """SQLite storage for what the API creates: tokens, servers, server groups, keypairs, images,
-and which Neutron ports each server has (Nova's side; Neutron's tables are `neutron/schema`).
+flavor extra specs, instance actions, and which Neutron ports each server has (Nova's
+side; Neutron's tables are `neutron/schema`).
 
 One connection per thread (sqlite3 objects are not shared), WAL so readers never wait
 for the writer, and one process-wide lock around write transactions so 50 parallel
@@ -55,7 +56,10 @@ CREATE TABLE IF NOT EXISTS servers (
     host TEXT,
     server_group TEXT,
     locked INTEGER NOT NULL DEFAULT 0,
-    locked_by TEXT
+    locked_by TEXT,
+    ports_due REAL,
+    flavor_specs TEXT NOT NULL DEFAULT '{}',
+    old_flavor_specs TEXT
 );
 CREATE INDEX IF NOT EXISTS servers_project ON servers (project_id, gone_at);
 -- Nova's record of a server's ports (its network info cache), in the order the server
@@ -87,6 +91,36 @@ CREATE TABLE IF NOT EXISTS keypairs (
     created_at REAL NOT NULL,
     UNIQUE (user_id, name)
 );
+-- Flavor extra specs (Nova's flavor_extra_specs): the seeded flavors start with none.
+CREATE TABLE IF NOT EXISTS flavor_extra_specs (
+    flavor_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (flavor_id, key)
+);
+-- Nova's instance actions and their events; times are epoch seconds, events may lie in
+-- the future (a task's end) and are shown as they stand at read time.
+CREATE TABLE IF NOT EXISTS instance_actions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    server_id TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    start REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instance_actions_server ON instance_actions (server_id);
+CREATE TABLE IF NOT EXISTS instance_action_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    action_seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    start REAL NOT NULL,
+    finish REAL NOT NULL,
+    result TEXT NOT NULL,
+    host TEXT NOT NULL,
+    traceback TEXT
+);
+CREATE INDEX IF NOT EXISTS instance_action_events_action ON instance_action_events (action_seq);
 CREATE TABLE IF NOT EXISTS images (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT UNIQUE NOT NULL,
@@ -102,6 +136,10 @@ _LATER_COLUMNS = {
     "locked_by": "TEXT",
     # when the server's ports next need Nova's attention (build end, task end, delete end)
     "ports_due": "REAL",
+    # the extra specs of its flavor (and of the one a resize left), as Nova copies the
+    # flavor into the instance when it boots or resizes
+    "flavor_specs": "TEXT NOT NULL DEFAULT '{}'",
+    "old_flavor_specs": "TEXT",
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackplan.sim import nova_ports, port_allocation, port_settle, servers
+from stackplan.sim import instance_actions, nova_ports, port_allocation, port_settle, servers
 from stackplan.sim.network_requests import NetworkRequest, Requested, is_uuid
 from stackplan.sim.neutron import lookups, ports
 from stackplan.sim.neutron.common import NeutronError
@@ -112,6 +112,7 @@ def attach(ctx: Context, req: Request) -> Response:
         if len(got) != 1:
             raise ApiError(500, f"Failed to attach network adapter device to {row['id']}")
         port_settle.sync(ctx, conn, row, state)
+        instance_actions.record_on_host(ctx, conn, req, row, "attach_interface")
     return _shown(ctx, req, row["id"], got[0])
 
 
@@ -123,4 +124,5 @@ def detach(ctx: Context, req: Request) -> Response:
         cached = {r["port_id"] for r in nova_ports.cached(conn, [row["id"]]).get(row["id"], [])}
         if port_id in cached:  # Nova's compute host finds no such VIF otherwise, and logs it
             nova_ports.release(ctx, conn, row["id"], port_id)
+        instance_actions.record_on_host(ctx, conn, req, row, "detach_interface")
     return Response(202)

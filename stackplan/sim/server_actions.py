@@ -14,7 +14,16 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from stackplan.sim import compute, identity, lifecycle, quota, servers
+from stackplan.sim import (
+    compute,
+    flavor_specs,
+    identity,
+    instance_actions,
+    lifecycle,
+    quota,
+    servers,
+)
+from stackplan.sim.instance_actions import CONTROLLER, Event
 from stackplan.sim.options import Context
 from stackplan.sim.wire import ApiError, Request, Response
 
@@ -98,6 +107,20 @@ def _resize(
         raise ApiError(400, "When resizing, instances must change flavor!")
     used = quota.usage(ctx, req.token.project_id, conn)
     quota.check(ctx, used, quota.Usage(0, new.vcpus - old.vcpus, new.ram - old.ram))
+    specs = flavor_specs.of(conn, new.id)
+    if not flavor_specs.placeable(specs):
+        # The API has said 202 before the conductor asks the scheduler: no host, so the
+        # server goes back to its vm_state on its old flavor, with no fault shown (Nova
+        # records one, but shows faults of ERROR and DELETED servers only); only the
+        # instance action says "Error".
+        start_task(ctx, conn, row, state.vm_state, "resize_prep", state.vm_state)
+        trace = instance_actions.no_valid_host(flavor_specs.NO_CANDIDATES)
+        events = [
+            Event("conductor_migrate_server", CONTROLLER, "Error", trace),
+            Event("cold_migrate", CONTROLLER, "Error", trace),
+        ]
+        _record(ctx, conn, req, row, "resize", events)
+        return Response(202)
     start_task(
         ctx,
         conn,
@@ -108,8 +131,66 @@ def _resize(
         flavor_id=new.id,
         old_flavor_id=old.id,
         resize_from=state.vm_state,
+        flavor_specs=json.dumps(specs),
+        old_flavor_specs=row["flavor_specs"],
     )
+    host = row["host"] or CONTROLLER
+    events = [
+        Event("conductor_migrate_server", CONTROLLER),
+        Event("cold_migrate", CONTROLLER),
+        *(Event(f"compute_{step}", host) for step in ("prep_resize", "resize_instance")),
+        Event("compute_finish_resize", host),
+    ]
+    _record(ctx, conn, req, row, "resize", events)
     return Response(202)
+
+
+def _record(
+    ctx: Context,
+    conn: sqlite3.Connection,
+    req: Request,
+    row: sqlite3.Row,
+    action: str,
+    events: list[Event],
+    task: bool = True,
+) -> None:
+    """The instance action of what was just done: its events end with the task it
+    started (at once without one: lock, unlock, confirmResize)."""
+    after = conn.execute(
+        "SELECT task_state, task_until FROM servers WHERE id = ?", (row["id"],)
+    ).fetchone()
+    until = after["task_until"] if task and after["task_state"] else None
+    instance_actions.record(ctx, conn, req, row["id"], action, events, until)
+
+
+# The instance action Nova records for the other actions, and the events it gets, in
+# the order they start (`compute_*` on the server's host, the rest on the controller).
+RECORDED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "confirmResize": ("confirmResize", ("compute_confirm_resize",)),
+    "revertResize": ("revertResize", ("compute_revert_resize", "compute_finish_revert_resize")),
+    "reboot": ("reboot", ("compute_reboot_instance",)),
+    "rebuild": ("rebuild", ("rebuild_server", "compute_rebuild_instance")),
+    "os-start": ("start", ("compute_start_instance",)),
+    "os-stop": ("stop", ("compute_stop_instance",)),
+    "pause": ("pause", ("compute_pause_instance",)),
+    "unpause": ("unpause", ("compute_unpause_instance",)),
+    "suspend": ("suspend", ("compute_suspend_instance",)),
+    "resume": ("resume", ("compute_resume_instance",)),
+    "lock": ("lock", ("api_lock",)),
+    "unlock": ("unlock", ("api_unlock",)),
+}
+
+
+def record(
+    ctx: Context, conn: sqlite3.Connection, req: Request, row: sqlite3.Row, name: str
+) -> None:
+    """Record the instance action of the server action `name` (a body key), if any."""
+    if name not in RECORDED:
+        return
+    action, steps = RECORDED[name]
+    host = row["host"] or CONTROLLER
+    events = [Event(e, host if e.startswith("compute_") else CONTROLLER) for e in steps]
+    _record(ctx, conn, req, row, action, events, task=action not in ("lock", "unlock"))
 
 
 def _confirm(
@@ -123,6 +204,7 @@ def _confirm(
     require(req, row, state, "confirmResize", {"resized"})
     back = row["resize_from"] or "active"
     start_task(ctx, conn, row, back, None, back, old_flavor_id=None, resize_from=None)
+    conn.execute("UPDATE servers SET old_flavor_specs = NULL WHERE id = ?", (row["id"],))
     return Response(204)
 
 
@@ -146,6 +228,8 @@ def _revert(
         flavor_id=row["old_flavor_id"],
         old_flavor_id=None,
         resize_from=None,
+        flavor_specs=row["old_flavor_specs"] or "{}",
+        old_flavor_specs=None,
     )
     return Response(202)
 

@@ -9,6 +9,7 @@ import sqlite3
 from typing import Any
 
 from stackplan.sim import (
+    instance_actions,
     lifecycle,
     quota,
     security_groups,
@@ -67,7 +68,7 @@ def delete(ctx: Context, req: Request) -> Response:
     with ctx.db.write() as conn:
         row, state = servers.load(ctx, req, conn)
         check_lock(req, row)
-        if state.task_state != "deleting":
+        if state.task_state != "deleting":  # Nova ignores a second delete (no action)
             gone_at = ctx.now() + ctx.options.delete_seconds
             start_task(
                 ctx,
@@ -79,6 +80,10 @@ def delete(ctx: Context, req: Request) -> Response:
                 task_until=gone_at,
                 gone_at=gone_at,
             )
+            # a server never placed is deleted locally: no compute host, no event
+            host = row["host"]
+            events = [instance_actions.Event("compute_terminate_instance", host)] if host else []
+            instance_actions.record(ctx, conn, req, row["id"], "delete", events, gone_at)
     return Response(204)
 
 
@@ -178,4 +183,6 @@ def action(ctx: Context, req: Request) -> Response:
         raise ApiError(400, f"There is no such action: {name}")
     with ctx.db.write() as conn:
         row, state = servers.load(ctx, req, conn)
-        return handler(ctx, req, conn, row, state, arg)
+        response = handler(ctx, req, conn, row, state, arg)
+        server_actions.record(ctx, conn, req, row, name)  # an error raised: nothing to record
+        return response

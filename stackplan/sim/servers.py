@@ -19,7 +19,9 @@ from typing import Any
 from stackplan.sim import (
     block_devices,
     compute,
+    flavor_specs,
     identity,
+    instance_actions,
     lifecycle,
     network_requests,
     nova_ports,
@@ -86,7 +88,8 @@ def load(
 # -- rendering -------------------------------------------------------------------------
 
 
-def _flavor_ref(req: Request, flavor_id: str) -> dict[str, Any]:
+def _flavor_ref(req: Request, row: sqlite3.Row) -> dict[str, Any]:
+    flavor_id = row["flavor_id"]
     if req.version >= (2, 47):
         f = seed.FLAVORS_BY_ID[flavor_id]
         return {
@@ -96,7 +99,8 @@ def _flavor_ref(req: Request, flavor_id: str) -> dict[str, Any]:
             "ephemeral": 0,
             "swap": 0,
             "original_name": f.name,
-            "extra_specs": {},
+            # the specs as they were when the server booted or resized (Nova's copy)
+            "extra_specs": json.loads(row["flavor_specs"]),
         }
     return {"id": flavor_id, "links": compute.links(req, "flavors", flavor_id)[1:]}
 
@@ -132,7 +136,7 @@ def render(
         }
         if row["image_id"]
         else "",  # booted from a volume
-        "flavor": _flavor_ref(req, row["flavor_id"]),
+        "flavor": _flavor_ref(req, row),
         # Nova hides the addresses of a building server.
         "addresses": {} if building else net.rendered(extended=not reduced),
         "accessIPv4": row["access_ipv4"],
@@ -300,9 +304,14 @@ def create(ctx: Context, req: Request) -> Response:
             have = len(server_groups.members(ctx, conn, group_id))
             if limit != UNLIMITED and have + number > limit:
                 raise ApiError(403, "Quota exceeded, too many servers in group")
-        if forced_host is not None:  # a forced host skips the scheduler's filters
+        specs = flavor_specs.of(conn, flavor.id)
+        # Placement first: a flavor's traits no host has leave the filters nothing
+        unplaceable = not flavor_specs.placeable(specs)
+        if unplaceable:
+            hosts: list[str | None] = [None] * number
+        elif forced_host is not None:  # a forced host skips the scheduler's filters
             known = forced_host in server_groups.host_names(ctx)
-            hosts: list[str | None] = [forced_host if known else None] * number
+            hosts = [forced_host if known else None] * number
         else:
             hosts = server_groups.place(ctx, conn, group_id, number)
         if (
@@ -330,6 +339,8 @@ def create(ctx: Context, req: Request) -> Response:
             test_fail = metadata.get(FAIL_KEY) == "build"
             forced = forced_host is not None
             message = _fault(ctx, server_id, host, refused, forced, test_fail)
+            if unplaceable:
+                message = flavor_specs.NO_CANDIDATES
             fail = message is not None
             fault = {"code": 500, "created": ts(build_end), "message": message}
             conn.execute(
@@ -337,9 +348,9 @@ def create(ctx: Context, req: Request) -> Response:
                 " image_id, key_name, metadata, tags, security_groups, user_data,"
                 " access_ipv4, access_ipv6, ip, mac, created, updated, launched_at,"
                 " vm_state, task_state, task_until, next_vm_state, fault, host, server_group,"
-                " ports_due)"
+                " ports_due, flavor_specs)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?, ?)",
+                " ?, ?, ?, ?, ?)",
                 (
                     server_id,
                     token.project_id,
@@ -366,8 +377,11 @@ def create(ctx: Context, req: Request) -> Response:
                     None if fail else host,
                     group_id,
                     build_end,
+                    json.dumps(specs),
                 ),
             )
+            events = instance_actions.build_events(host, message)
+            instance_actions.record(ctx, conn, req, server_id, "create", events, build_end)
     if server.get("return_reservation_id"):
         return Response(202, {"reservation_id": f"r-{secrets.token_hex(4)}"})
     self_link = compute.links(req, "servers", ids[0])

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from stackplan.sim import block_devices, servers
+from stackplan.sim import block_devices, instance_actions, servers
 from stackplan.sim.cinder import attach, volumes
 from stackplan.sim.cinder.common import bool_param
 from stackplan.sim.cinder.validation import Schema, validate
@@ -179,6 +179,7 @@ def attach_volume(ctx: Context, req: Request) -> Response:
                 args.get("tag"),
             ),
         )
+        instance_actions.record_on_host(ctx, conn, req, row, "attach_volume")
     if req.version >= (2, 101):
         return Response(202)
     shown: dict[str, Any] = {
@@ -218,4 +219,5 @@ def detach_volume(ctx: Context, req: Request) -> Response:
             attach.remove_attachment(ctx, conn, who, bdm["attachment_id"])
         # delete_on_termination is for the server's delete only: a detached volume stays
         conn.execute("DELETE FROM nova_bdms WHERE id = ?", (bdm["id"],))
+        instance_actions.record_on_host(ctx, conn, req, row, "detach_volume")
     return Response(202)

@@ -53,6 +53,7 @@ class Request:
     root: str = ""  # the service root as the client spelled it (Nova links keep a project id)
     version: tuple[int, int] = (2, 1)  # the negotiated compute microversion
     token: Any = None  # the caller's `identity.Token`, set by the auth check
+    request_id: str = ""  # `req-<uuid>`, sent back as x-openstack-request-id
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
