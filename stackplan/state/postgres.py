@@ -5,6 +5,8 @@ Tables (in the backend's schema, made and migrated here; `schema_version` says w
 - `states`: one row per stack: lineage, serial, the state document (`jsonb`), updated_at.
 - `state_versions`: the last `VERSIONS_KEPT` documents of each stack, by serial.
 - `locks`: who holds a stack's lock (user, host, pid, command, since), for messages.
+- `state_journal`: the deltas appended since the stack's document was written (layout 2),
+  each naming the serial of the document it continues; a whole write drops them.
 
 A write is a compare-and-swap in one transaction: it lands only on top of the serial this
 store last read or wrote, so a runner that lost a race is refused (both serials named),
@@ -23,13 +25,15 @@ from dataclasses import replace
 from typing import Any
 
 from stackplan.errors import ForeignStateError, LockError, StaleWriteError, StateError
-from stackplan.state.file import dump_state, parse_state
+from stackplan.state.file import dump_state, journal_entry, parse_journaled, parse_state
 from stackplan.state.model import State
 from stackplan.state.pg_url import BackendUrl
-from stackplan.state.store import LockInfo, Notify, Version, held_error, log_notice
+from stackplan.state.store import LockInfo, Notify, StateDelta, Version, held_error, log_notice
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: state_journal
 VERSIONS_KEPT = 50
+# The journal is folded into the document once it outgrows the document this much.
+JOURNAL_SLACK = 256 * 1024
 POLL_SECONDS = 0.2
 CONNECT_SECONDS = 10
 
@@ -55,7 +59,21 @@ CREATE TABLE IF NOT EXISTS {s}.locks (
     info jsonb NOT NULL,
     backend_pid integer NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {s}.state_journal (
+    stack text NOT NULL,
+    serial bigint NOT NULL,
+    base bigint NOT NULL,
+    entry text NOT NULL,
+    PRIMARY KEY (stack, serial)
+);
 """
+
+# The stack's row locked for a write, with the serial its journal reached (NULL: none).
+_CURRENT = (
+    "SELECT s.lineage, s.serial, (SELECT max(j.serial) FROM {s}.state_journal j "
+    "WHERE j.stack = s.stack AND j.base = s.serial), length(s.doc::text) "
+    "FROM {s}.states s WHERE s.stack = %s FOR UPDATE"
+)
 
 
 def _psycopg() -> Any:
@@ -73,6 +91,10 @@ class PostgresStateStore:
         self._schema = _ident(url.schema)
         self._key = _lock_key(url.schema, stack)
         self._seen: int | None = None  # the serial last read or written by this store
+        # What this store last saw of the document and its journal, in bytes: when the
+        # journal outgrows the document, the next write is a whole one.
+        self._doc_size = 0
+        self._journal_size = 0
         self._conn: Any = None
         self._guard = threading.Lock()
         self._lock_conn: Any = None
@@ -85,13 +107,87 @@ class PostgresStateStore:
 
     def read(self) -> State | None:
         with self._guard:
-            row = self._query("SELECT doc::text, serial FROM {s}.states WHERE stack = %s")
+            try:
+                conn = self._connection()
+                with conn.transaction():
+                    row = conn.execute(
+                        self._sql("SELECT doc::text, serial FROM {s}.states WHERE stack = %s"),
+                        (self.stack,),
+                    ).fetchone()
+                    entries = [] if row is None else self._entries(conn, row[1])
+            except _psycopg().Error as exc:
+                raise _lost(exc, self.describe(), "read the state") from exc
         if row is None:
             self._seen = None
             return None
-        state = parse_state(row[0], self.describe())
+        state, _ = parse_journaled(row[0], self.describe(), entries)
         self._seen = state.serial
+        self._doc_size = len(row[0])
+        self._journal_size = sum(len(e) for e in entries)
         return state
+
+    def _entries(self, conn: Any, base: int) -> list[str]:
+        rows = conn.execute(
+            self._sql(
+                "SELECT entry FROM {s}.state_journal WHERE stack = %s AND base = %s ORDER BY serial"
+            ),
+            (self.stack, base),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def needs_snapshot(self) -> bool:
+        return self._seen is None or self._journal_size > 2 * self._doc_size + JOURNAL_SLACK
+
+    def append(self, delta: StateDelta) -> None:
+        """Add `delta` to the journal on top of the serial this store read: in one
+        transaction, refused as `write` refuses."""
+        with self._guard:
+            conn = self._connection()
+            try:
+                with conn.transaction():
+                    row = conn.execute(self._sql(_CURRENT), (self.stack,)).fetchone()
+                    if row is None:
+                        raise StateError("no state to append to", where=self.describe())
+                    lineage, base, journaled, _ = row
+                    current = journaled if journaled is not None else base
+                    self._check(delta.lineage, delta.serial, lineage, current)
+                    entry = journal_entry(delta, base)
+                    conn.execute(
+                        self._sql(
+                            "INSERT INTO {s}.state_journal (stack, serial, base, entry) "
+                            "VALUES (%s, %s, %s, %s)"
+                        ),
+                        (self.stack, delta.serial, base, entry),
+                    )
+            except _psycopg().Error as exc:
+                raise _lost(exc, self.describe(), "write the state") from exc
+            self._seen = delta.serial
+            self._journal_size += len(entry)
+
+    def _check(self, lineage: str, serial: int, stored_lineage: str, stored: int) -> None:
+        """Refuse a write of `serial` made from another serial than the stored one."""
+        where = self.describe()
+        if lineage != stored_lineage:
+            raise ForeignStateError(
+                f"the state to write has lineage {lineage}, but the backend holds "
+                f"lineage {stored_lineage} for stack {self.stack!r}: they are different "
+                "histories",
+                where=where,
+                hint="check the backend setting and the stack name; `stackplan state "
+                "migrate` and `state push` do not cross lineages",
+                stored=stored_lineage,
+                written=lineage,
+            )
+        expected = self._seen if self._seen is not None else serial - 1
+        if stored != expected or serial <= stored:
+            raise StaleWriteError(
+                f"the state to write has serial {serial} (made from serial {expected}), "
+                f"but the backend is at serial {stored}: another run wrote it meanwhile",
+                where=where,
+                hint="plan again: the next run starts from what the backend holds",
+                stored=stored,
+                written=serial,
+            )
 
     def write(self, state: State) -> None:
         """Put `state` on top of the serial this store read: in one transaction, refused
@@ -101,53 +197,32 @@ class PostgresStateStore:
             conn = self._connection()
             try:
                 with conn.transaction():
-                    cur = conn.execute(
-                        self._sql(
-                            "SELECT lineage, serial FROM {s}.states WHERE stack = %s FOR UPDATE"
-                        ),
-                        (self.stack,),
-                    )
-                    row = cur.fetchone()
-                    if row is not None and self._unchanged(conn, state, row):
-                        return
+                    row = conn.execute(self._sql(_CURRENT), (self.stack,)).fetchone()
+                    if row is not None:
+                        lineage, base, journaled, _ = row
+                        current = journaled if journaled is not None else base
+                        if self._unchanged(conn, state, (lineage, current), base):
+                            return
                     self._store(conn, state, text, row is None)
             except _psycopg().Error as exc:
                 raise _lost(exc, self.describe(), "write the state") from exc
             self._seen = state.serial
+            self._doc_size = len(text)
+            self._journal_size = 0
 
-    def _unchanged(self, conn: Any, state: State, row: tuple[str, int]) -> bool:
+    def _unchanged(self, conn: Any, state: State, row: tuple[str, int], base: int) -> bool:
         lineage, serial = row
-        where = self.describe()
-        if state.lineage != lineage:
-            raise ForeignStateError(
-                f"the state to write has lineage {state.lineage}, but the backend holds "
-                f"lineage {lineage} for stack {self.stack!r}: they are different histories",
-                where=where,
-                hint="check the backend setting and the stack name; `stackplan state "
-                "migrate` and `state push` do not cross lineages",
-                stored=lineage,
-                written=state.lineage,
-            )
-        expected = self._seen if self._seen is not None else state.serial - 1
-        if state.serial == serial and self._stored(conn) == state:
+        same = state.lineage == lineage and state.serial == serial
+        if same and self._stored(conn, base) == state:
             return True
-        if serial != expected or state.serial <= serial:
-            raise StaleWriteError(
-                f"the state to write has serial {state.serial} (made from serial "
-                f"{expected}), but the backend is at serial {serial}: another run wrote "
-                "it meanwhile",
-                where=where,
-                hint="plan again: the next run starts from what the backend holds",
-                stored=serial,
-                written=state.serial,
-            )
+        self._check(state.lineage, state.serial, lineage, serial)
         return False
 
-    def _stored(self, conn: Any) -> State:
+    def _stored(self, conn: Any, base: int) -> State:
         (text,) = conn.execute(
             self._sql("SELECT doc::text FROM {s}.states WHERE stack = %s"), (self.stack,)
         ).fetchone()
-        return parse_state(text, self.describe())
+        return parse_journaled(text, self.describe(), self._entries(conn, base))[0]
 
     def _store(self, conn: Any, state: State, text: str, new: bool) -> None:
         values = (self.stack, state.lineage, state.serial, text)
@@ -181,6 +256,8 @@ class PostgresStateStore:
             self._sql("DELETE FROM {s}.state_versions WHERE stack = %s AND serial <= %s"),
             (self.stack, state.serial - VERSIONS_KEPT),
         )
+        # The document now holds what the journal did (in this same transaction).
+        conn.execute(self._sql("DELETE FROM {s}.state_journal WHERE stack = %s"), (self.stack,))
 
     def versions(self) -> list[Version]:
         """The kept versions, newest first."""
@@ -377,7 +454,9 @@ class PostgresStateStore:
                     self._sql("SELECT max(version) FROM {s}.schema_version")
                 ).fetchone()
                 version = row[0] if row else None
-                if version is None:
+                if version is None or version < SCHEMA_VERSION:
+                    # Layout 1 lacks only the journal, made above: the layout moves up.
+                    conn.execute(self._sql("DELETE FROM {s}.schema_version"))
                     conn.execute(
                         self._sql("INSERT INTO {s}.schema_version VALUES (%s)"), (SCHEMA_VERSION,)
                     )

@@ -19,7 +19,7 @@ from stackplan.state import LockInfo, ResourceRecord, State
 from stackplan.state.pg_url import parse_backend_url
 from stackplan.state.postgres import VERSIONS_KEPT, PostgresStateStore
 from tests.helpers import PostgresServer
-from tests.unit.state.state_conformance import check_store
+from tests.unit.state.state_conformance import check_journal, check_store
 
 
 @pytest.fixture
@@ -43,6 +43,25 @@ def fresh(pg_env: PostgresServer) -> Iterator[PostgresStateStore]:
 
 def test_the_store_contract(fresh: PostgresStateStore) -> None:
     check_store(fresh)
+
+
+def test_the_journal_contract(fresh: PostgresStateStore) -> None:
+    check_journal(fresh)
+
+
+def test_a_runner_that_lost_a_race_cannot_append(pg_env) -> None:
+    from stackplan.state.store import StateDelta
+
+    stack = f"jrace-{uuid.uuid4().hex[:6]}"
+    one, two = store(pg_env, stack), store(pg_env, stack)
+    base = State.new(stack).next_serial()
+    one.write(base)
+    assert two.read() == base
+    one.append(StateDelta(base.lineage, 2, put=(ResourceRecord(Address("server", "w"), "a"),)))
+    with pytest.raises(StaleWriteError):
+        two.append(StateDelta(base.lineage, 2, drop=(Address("server", "w"),)))
+    read = store(pg_env, stack).read()
+    assert read is not None and read.serial == 2 and read.record(Address("server", "w"))
 
 
 def grown(state: State, n: int) -> State:
