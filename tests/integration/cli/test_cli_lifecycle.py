@@ -12,6 +12,7 @@ from tests.integration.cli.conftest import (
     Stack,
     server_spec,
 )
+from tests.integration.sim.conftest import Api
 
 DB = """\
   db:
@@ -132,3 +133,24 @@ def test_stack_lifecycle_through_the_cli(stack: Stack) -> None:
     assert cloud.servers() == []
     assert cloud.keypairs() == []
     assert "The state is empty." in cli("show").stdout
+
+
+def test_a_resize_nova_cannot_place_fails_the_apply(make_stack) -> None:
+    # Found against real Nova 34: the resize is taken (202), no host can take the flavor,
+    # and the server goes back to ACTIVE on its old one with no fault. Waiting for
+    # VERIFY_RESIZE would never end.
+    stack = make_stack()
+    admin = Api(stack.sim.url, user="admin", version="2.64")
+    nowhere = {"extra_specs": {"trait:CUSTOM_STACKPLAN_NOWHERE": "required"}}
+    resp = admin.compute("POST", f"/flavors/{FLAVOR_IDS['m1.medium']}/os-extra_specs", json=nowhere)
+    assert resp.status_code == 200, resp.text
+    stack.write_spec(server_spec(count=1))
+    stack.cli("apply", "--auto-approve")
+    stack.write_spec(server_spec(count=1, flavor="m1.medium"))
+    result = stack.cli("apply", "--auto-approve", rc=1, timeout=60)
+    assert "server.web[0]: FAILED: Nova did not resize it to m1.medium" in result.stdout
+    server = stack.cloud.by_name()["web-0"]
+    assert server["status"] == "ACTIVE" and server["flavor"]["id"] == FLAVOR_IDS["m1.tiny"]
+    assert "resize" in stack.cli("plan").stdout  # planned again, as any failed change
+    stack.write_spec(server_spec(count=1))
+    stack.cli("destroy", "--auto-approve")
