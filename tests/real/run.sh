@@ -2,14 +2,25 @@
 # `make conformance`: the real-OpenStack harness (../shared/openstack, read-only: wrapped,
 # never changed) installed into HARNESS_HOME, started from empty databases, tests/real run
 # against it with the project's venv, and the harness stopped again whatever happened.
-#   HARNESS_DIR   the harness's scripts (default: ../shared/openstack beside this repo)
+#   HARNESS_DIR   the harness's scripts (default: ../shared/openstack beside this repo,
+#                 else /work/shared/openstack)
 #   HARNESS_HOME  its venvs, config, databases, logs (default: .openstack, git-ignored)
 #   CONFORMANCE_KEEP=1  keep the data of the last run (no --reset: a faster start)
 #   extra arguments go to pytest, e.g. `tests/real/run.sh -k network`
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
-HARNESS_DIR="$(cd "${HARNESS_DIR:-$ROOT/../shared/openstack}" && pwd)"
+# The harness beside the clone (../shared/openstack), else the workplace's copy.
+if [ -z "${HARNESS_DIR:-}" ]; then
+    for dir in "$ROOT/../shared/openstack" /work/shared/openstack; do
+        [ -x "$dir/start-all.sh" ] && HARNESS_DIR="$dir" && break
+    done
+fi
+if [ -z "${HARNESS_DIR:-}" ] || [ ! -x "$HARNESS_DIR/start-all.sh" ]; then
+    echo "conformance: no harness found; set HARNESS_DIR to the folder of start-all.sh" >&2
+    exit 1
+fi
+HARNESS_DIR="$(cd "$HARNESS_DIR" && pwd)"
 export HARNESS_DIR
 export HARNESS_HOME="${HARNESS_HOME:-$ROOT/.openstack}"
 mkdir -p "$HARNESS_HOME/logs" "$HARNESS_HOME/tmp"
