@@ -119,6 +119,7 @@ def bench_apply(work: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
         sim.reset_stats()
         applied = run([*STACKPLAN, "apply", "--auto-approve", *common], env, work)
         stats = sim.stats()
+        load = load_average()
         sim.reset_stats()
         destroyed = run([*STACKPLAN, "destroy", "--auto-approve", *common], env, work)
         destroy_stats = sim.stats()
@@ -132,9 +133,12 @@ def bench_apply(work: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
         "poll_requests": stats["routes"].get(POLL_ROUTE, 0) - 1,
         "lower_bound_seconds": round(bound, 3),
         "ratio": round(applied.seconds / bound, 2),
+        "max_rss_mib": round(applied.max_rss_mib, 1),
+        "load": load,
         "routes": stats["routes"],
         "destroy_seconds": round(destroyed.seconds, 3),
         "destroy_requests": destroy_stats["total"],
+        "destroy_load": load_average(),
     }
 
 
