@@ -650,7 +650,15 @@ NETWORK_STEPS = [
         body={"network": {"name": "{prefix}-n2"}},
         save={"net2_id": _id("network")},
     ),
-    Step("network.networks.page", "network", "GET", N + "/networks?limit=1", paged="networks"),
+    # Internal networks only: which network a page of one holds depends on the IDs, and an
+    # external one (`public`) shows is_default where the others do not.
+    Step(
+        "network.networks.page",
+        "network",
+        "GET",
+        N + "/networks?router:external=false&limit=1",
+        paged="networks",
+    ),
     Step(
         "network.network.update",
         "network",
