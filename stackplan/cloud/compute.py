@@ -65,7 +65,9 @@ class ComputeClient:
         self._microversion: tuple[int, int] | None = None
         self._negotiated = False
         self._lock = threading.Lock()
-        self._flavor_names: dict[str, str] | None = None  # name -> id, from the last listing
+        self._flavors: tuple[Flavor, ...] | None = None  # the last listing
+        self._flavor_ids: dict[str, str] = {}  # its names -> ids
+        self._listing_flavors = threading.Lock()  # one listing when threads ask at once
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -158,8 +160,20 @@ class ComputeClient:
         """Every flavor visible to the project (all pages of /flavors/detail)."""
         flavors = tuple(_flavor(item) for item in self._pages("flavors/detail", "flavors"))
         with self._lock:
-            self._flavor_names = {f.name: f.id for f in flavors}
+            self._flavors = flavors
+            self._flavor_ids = {f.name: f.id for f in flavors}
         return flavors
+
+    def known_flavors(self) -> tuple[Flavor, ...]:
+        """This client's last listing of flavors, or a new one if it has none.
+
+        Reading servers at 2.47+ lists flavors (they name theirs only); a plan that reads
+        servers while it resolves flavor names should not list them twice.
+        """
+        with self._listing_flavors:
+            with self._lock:
+                flavors = self._flavors
+            return flavors if flavors is not None else self.list_flavors()
 
     def get_flavor(self, flavor_id: str) -> Flavor:
         return _flavor(self._call("GET", f"flavors/{flavor_id}")["flavor"])
@@ -167,13 +181,9 @@ class ComputeClient:
     def _flavor_id_by_name(self, name: str | None) -> str | None:
         if name is None:
             return None
+        self.known_flavors()  # once per client: servers at 2.47+ name their flavor only
         with self._lock:
-            table = self._flavor_names
-        if table is None:
-            self.list_flavors()  # once per client: servers at 2.47+ name their flavor only
-            with self._lock:
-                table = self._flavor_names or {}
-        return table.get(name)
+            return self._flavor_ids.get(name)
 
     # -- images (the compute proxy; Glance is preferred, see image.py) --------------------
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def flavors(ctx: ResolveContext) -> tuple[Flavor, ...]:
-    return ctx.reads.get("compute.flavors", lambda: ctx.reads.cloud.compute.list_flavors())
+    return ctx.reads.get("compute.flavors", lambda: ctx.reads.cloud.compute.known_flavors())
 
 
 def images(ctx: ResolveContext) -> tuple[Image, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -53,6 +54,23 @@ def test_flavors_images_and_keypairs_follow_every_page(make_sim, cloud_for, stat
     for i in range(3):
         cloud.compute.import_keypair(f"kp-{i}", PUBLIC_KEY)
     assert [k.name for k in cloud.compute.list_keypairs()] == ["kp-0", "kp-1", "kp-2"]
+
+
+def test_threads_that_ask_for_flavors_at_once_share_one_listing(make_sim, cloud_for, stats_of):
+    # A plan reads servers (2.47+ name their flavor, so the client maps names to IDs)
+    # while the resolver looks up flavor names: one listing must serve both.
+    handle = make_sim(latency_ms=100)
+    stats = stats_of(handle.url)
+    compute = cloud_for(env_for(handle.url)).compute
+    compute.microversion  # noqa: B018
+    stats.reset()
+    with ThreadPoolExecutor(4) as pool:
+        listings = list(pool.map(lambda _: compute.known_flavors(), range(4)))
+    assert len({tuple(f.id for f in listing) for listing in listings}) == 1
+    assert len(listings[0]) == 7
+    assert stats.route("GET /compute/v2.1/flavors/detail") == 1
+    assert len(compute.list_flavors()) == 7  # an explicit listing still asks the cloud
+    assert stats.route("GET /compute/v2.1/flavors/detail") == 2
 
 
 def test_servers_detail_with_filters_over_pages(make_sim, cloud_for, stats_of):
