@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from stackplan.errors import ForeignStateError, StaleWriteError, StateError
 from stackplan.state.file import dump_state, journal_entry, parse_journaled
 from stackplan.state.lock import FileLock
 from stackplan.state.model import State
-from stackplan.state.store import LockInfo, Notify, StateDelta, Version
+from stackplan.state.store import LockInfo, Notify, StateDelta, Version, with_deltas
 
 FILE_MODE = 0o600
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
@@ -68,6 +68,10 @@ class LocalStateStore:
         # an apply writes after every step, and re-parsing (schema included) what it had
         # just written made each write cost most of its time.
         self._known: _Known | None = None
+        # The deltas appended since `_known.state` was parsed, in order: the state the
+        # files hold is that one with these applied (a snapshot needs no re-read of the
+        # journal this store wrote itself).
+        self._appended: list[StateDelta] = []
 
     def describe(self) -> str:
         return str(self.path)
@@ -101,6 +105,7 @@ class LocalStateStore:
             with contextlib.suppress(FileNotFoundError):
                 self.journal_path.unlink()
             self._known = _Known(data, self._stat(), state, state.serial, state.serial)
+            self._appended = []
         except OSError as exc:
             raise StateError(
                 f"could not write the state: {exc.strerror or exc}",
@@ -155,6 +160,7 @@ class LocalStateStore:
             known.valid + len(line),
             known.valid + len(line),
         )
+        self._appended.append(delta)
 
     def _check_next(self, delta: StateDelta, known: _Known) -> None:
         where = str(self.path)
@@ -187,6 +193,7 @@ class LocalStateStore:
         valid = len(complete) if snapshot_serial != state.serial else 0
         known = _Known(data, stat, state, snapshot_serial, state.serial, len(raw), valid)
         self._known = known
+        self._appended = []
         return known
 
     def _current(self, data: bytes) -> State:
@@ -195,9 +202,15 @@ class LocalStateStore:
         if (
             known is not None
             and known.data == data
-            and known.serial == known.state.serial
             and self._journal_size() == known.journal_size
+            and known.state.serial + len(self._appended) == known.serial
         ):
+            if self._appended:
+                # The journal holds what this store appended since it last read: apply
+                # those deltas rather than parse (and validate) every line again.
+                state = with_deltas(known.state, self._appended)
+                self._known = known = replace(known, state=state)
+                self._appended = []
             return known.state
         return self._load(data).state
 

@@ -12,9 +12,9 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
 from stackplan.addr import Address
@@ -152,6 +152,19 @@ class StateDelta:
     serial: int
     put: tuple[ResourceRecord, ...] = ()
     drop: tuple[Address, ...] = ()
+
+
+def with_deltas(state: State, deltas: Iterable[StateDelta]) -> State:
+    """`state` with `deltas` applied in order (each continues the one before)."""
+    resources = dict(state.resources)
+    serial = state.serial
+    for delta in deltas:
+        for record in delta.put:
+            resources[record.address] = record
+        for address in delta.drop:
+            resources.pop(address, None)
+        serial = delta.serial
+    return replace(state, serial=serial, resources=resources)
 
 
 @runtime_checkable

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from state_conformance import check_journal
 
+import stackplan.state.local as local
 from stackplan.addr import Address
+from stackplan.errors import StaleWriteError
 from stackplan.state import LocalStateStore, ResourceRecord, State
 from stackplan.state.file import dump_state
 from stackplan.state.local import JOURNAL_SLACK
@@ -91,3 +94,33 @@ def test_a_long_journal_asks_for_a_snapshot(tmp_path):
         serial += 1
         store.append(StateDelta(first.lineage, serial, put=(ResourceRecord(WEB[1], "a", big),)))
     assert store.journal_path.stat().st_size > JOURNAL_SLACK
+
+
+def test_a_write_after_appends_folds_them_in_without_reading_the_journal_again(
+    tmp_path, monkeypatch
+):
+    store, first = _store(tmp_path)
+    state = first
+    for i in (1, 2, 3):
+        state = state.with_record(ResourceRecord(WEB[i], f"id-{i}")).next_serial()
+        store.append(StateDelta(first.lineage, state.serial, put=(state.record(WEB[i]),)))
+    state = state.without(WEB[1]).next_serial()
+    store.append(StateDelta(first.lineage, state.serial, drop=(WEB[1],)))
+    parsed: list[str] = []
+    real = local.parse_journaled
+    monkeypatch.setattr(
+        local, "parse_journaled", lambda *a: parsed.append(a[1]) or real(*a), raising=True
+    )
+    store.write(state.next_serial())
+    assert parsed == []  # what it appended itself, it applies; it reads nothing back
+    assert store.backup_path.read_text(encoding="utf-8") == dump_state(state)
+    assert LocalStateStore(store.path).read() == state.next_serial()
+
+
+def test_a_write_after_appends_still_sees_another_writer(tmp_path):
+    store, first = _store(tmp_path)
+    second = first.with_record(ResourceRecord(WEB[1], "id-1")).next_serial()
+    store.append(StateDelta(first.lineage, 2, put=(second.record(WEB[1]),)))
+    LocalStateStore(store.path).append(StateDelta(first.lineage, 3, drop=(WEB[1],)))
+    with pytest.raises(StaleWriteError):
+        store.write(second.next_serial())  # serial 3, but the files hold another 3
