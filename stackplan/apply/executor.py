@@ -391,9 +391,10 @@ class Executor:
         attrs = self.recorder.filled(
             {k: v for k, v in (step.change.after or {}).items() if k not in late}
         )
-        intent = kind.intent(self.cloud, attrs)
+        sent = kind.prepared(self.cloud, attrs)
+        intent = kind.intent(self.cloud, sent)
         self.recorder.intent(step, marker, intent)
-        made = self._create_once(kind, step, attrs, marker, intent)
+        made = self._create_once(kind, step, sent, marker, intent)
         self.recorder.created(step, made.id, {**attrs, **made.reported})
         if kind.settles:
             return Await(made.id, kind.ready, verb="still creating")

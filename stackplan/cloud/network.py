@@ -48,6 +48,9 @@ class NetworkClient:
         self._endpoint = endpoint
         self.page_size = page_size
         self.sleep = time.sleep
+        # The kinds whose create answered with the tags its body carried (ports, on this
+        # Neutron): their marker is there from the first instant. Filled as creates answer.
+        self.tags_at_create: set[str] = set()
 
     @property
     def root(self) -> str:

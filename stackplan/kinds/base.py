@@ -302,6 +302,12 @@ class Kind:
         list calls (never one per resource)."""
         raise NotImplementedError
 
+    def prepared(self, cloud: Any, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The attributes a create sends, with what the cloud only knows at apply time
+        looked up once (the port of the server a floating IP goes on): the intent and the
+        create both take them. The state records the attributes as planned."""
+        return attrs
+
     def intent(self, cloud: Any, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
         """What the state records before a create besides the marker's token, so that a
         create whose answer was lost is found again (a kind without a marker notes the

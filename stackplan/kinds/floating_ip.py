@@ -127,12 +127,14 @@ class FloatingIpKind(NeutronKind):
         port = attrs.get("port_id") or (attrs.get("association") or {}).get("port_id")
         return {**filters, "port_id": port} if port else filters
 
-    def intent(self, cloud: Cloud, attrs: Mapping[str, Any]) -> dict[str, Any]:
+    def prepared(self, cloud: Cloud, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
         association = attrs.get("association")
         if association and not association.get("port_id"):
-            # On a server: the port it goes on, found now, tells this create from another.
-            attrs = {**attrs, "association": _port_of(cloud, association)}
-        return super().intent(cloud, attrs)
+            # On a server: the port it goes on, found now, tells this create from another
+            # (the intent keeps it) and is the one the create names.
+            port = _port_of(cloud, association)["port_id"]
+            return {**attrs, "association": {**association, "port_id": port}}
+        return attrs
 
     def _observe(self, item: FloatingIp, reads: Reads | None) -> ObservedResource:
         association = None

@@ -4,7 +4,8 @@ kind with one tag-filtered list, and finding a create whose answer was lost.
 Neutron takes tags at create for ports only; other resources are tagged right after their
 create. So the intent recorded before a create also notes the IDs that already carry the
 name: after a kill between the create and the tags, a resource of that name that was not
-there before, and carries no other stack's marker, is the one this stack made.
+there before, and carries no other stack's marker, is the one this stack made. Once a
+create of a kind has answered with its tags, the intents of that kind skip the namesakes.
 """
 
 from __future__ import annotations
@@ -126,6 +127,10 @@ class NeutronKind(Kind):
         return [self._observe(i, reads) for i in self.all_visible(reads) if STACK + stack in i.tags]
 
     def intent(self, cloud: Cloud, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        if self.client_kind in cloud.network.tags_at_create:
+            # The marker goes on with the create: a lost one is found by its token, and
+            # the namesakes (one more list per create) would tell nothing.
+            return self._alike_filters(attrs)
         namesakes = [i.id for i in self._alike(cloud, attrs)]
         return {**self._alike_filters(attrs), NAMESAKES: sorted(namesakes)}
 
@@ -154,7 +159,9 @@ class NeutronKind(Kind):
     def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> Made:
         tags = [*attrs.get("tags", ()), *marker_tags(marker)]
         made = self._create(cloud, attrs, tags)
-        if not set(tags) <= set(made.tags):
+        if set(tags) <= set(made.tags):
+            cloud.network.tags_at_create.add(self.client_kind)
+        else:
             cloud.network.set_tags(self.client_kind, made.id, tags)
         seen = self._observe(made, None).attrs
         return Made(made.id, {k: seen[k] for k in self.reported if k in seen})

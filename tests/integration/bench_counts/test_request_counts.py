@@ -141,3 +141,55 @@ def test_a_no_change_plan_of_the_three_tiers_costs_the_same_for_10_and_100_serve
     assert all(n == 1 for route, n in big.items() if "networking" in route), big
     assert [n for route, n in big.items() if "flavors" in route] == [1], big
     assert sum(big.values()) <= 15, big
+
+
+def _ports_and_floating_ips_spec(count: int) -> str:
+    return f"""\
+stack: fips{count}
+networks:
+  app: {{}}
+subnets:
+  app: {{network: app, cidr: 10.40.0.0/24}}
+routers:
+  edge: {{external_network: public, interfaces: [app]}}
+ports:
+  srv:
+    count: {count}
+    network: app
+    fixed_ips: [{{subnet: app}}]
+servers:
+  srv:
+    count: {count}
+    image: cirros-0.6.2-x86_64-disk
+    flavor: m1.tiny
+    networks: [{{port: "srv[${{count.index}}]"}}]
+floating_ips:
+  srv:
+    count: {count}
+    network: public
+    server: "srv[${{count.index}}]"
+"""
+
+
+@pytest.mark.slow
+def test_ports_and_floating_ips_look_up_once_per_create_not_three_times(make_sim, tmp_path):
+    # A port's marker goes on with its create: once one create has answered with its
+    # tags, the others skip the namesakes listing. A floating IP on a server looks up the
+    # server's port once, for its intent and its create both.
+    count, parallelism = 30, 4
+    sim = make_sim(build_seconds=0)
+    spec = tmp_path / "stackplan.yaml"
+    spec.write_text(_ports_and_floating_ips_spec(count), encoding="utf-8")
+    stats = SimStats(sim.url)
+    stats.reset()
+    args = ["apply", "--auto-approve", "--parallelism", str(parallelism), "-f", str(spec)]
+    done = run_stackplan([*args, "--state", str(tmp_path / "state.json")], env=env_for(sim.url))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    routes = stats.read()["routes"]
+    # The refresh's listing, the intents sent before the first port answered, and one
+    # per floating IP (its server's port).
+    assert routes["GET /networking/v2.0/ports"] <= 1 + parallelism + count, routes
+    # The refresh's listing, and one per floating IP: its namesakes, as it has no tags
+    # until the PUT after its create.
+    assert routes["GET /networking/v2.0/floatingips"] == 1 + count, routes
+    assert routes["PUT /networking/v2.0/floatingips/{id}/tags"] == count, routes
