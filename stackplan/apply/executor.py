@@ -118,6 +118,7 @@ class _Walk:
     )
     running: dict[Future[Any], Step] = field(default_factory=dict)
     waiting: dict[str, _Waiting] = field(default_factory=dict)
+    next_poll: float = 0.0  # monotonic time of the next poll of what is waited for
     started_at: dict[Step, float] = field(default_factory=dict)
     done: list[Address] = field(default_factory=list)
     failed: list[tuple[Address, str]] = field(default_factory=list)
@@ -159,7 +160,7 @@ class Executor:
         for step, n in walk.remaining_deps.items():
             if n == 0:
                 _push(walk, step)
-        next_poll = time.monotonic() + self.options.poll_interval
+        walk.next_poll = time.monotonic() + self.options.poll_interval
         with ThreadPoolExecutor(max_workers=max(1, self.options.parallelism)) as pool:
             while walk.ready or walk.running or walk.waiting:
                 if self.cancel.is_set() or self._stopped:
@@ -172,11 +173,11 @@ class Executor:
                         continue  # skipped since: a dependency failed
                     self._start(walk, step)
                     walk.running[pool.submit(self._run_step, step)] = step
-                timeout = max(0.0, next_poll - time.monotonic()) if walk.waiting else 0.2
+                timeout = max(0.0, walk.next_poll - time.monotonic()) if walk.waiting else 0.2
                 self._collect(walk, timeout)
-                if walk.waiting and time.monotonic() >= next_poll:
+                if walk.waiting and time.monotonic() >= walk.next_poll:
                     settled = self._poll(walk, pool)
-                    next_poll = time.monotonic() + self._poll_interval(settled, walk)
+                    walk.next_poll = time.monotonic() + self._poll_interval(settled, walk)
         settling = tuple(dict.fromkeys(w.step.address for w in walk.waiting.values()))
         seen = {*walk.done, *(a for a, _ in walk.failed), *walk.skipped, *settling}
         never = sorted({s.address for s in graph.nodes} - seen, key=Address.sort_key)
@@ -252,6 +253,11 @@ class Executor:
                 now = time.monotonic()
                 kind = self.kinds[step.address.kind]
                 walk.waiting[awaiting.resource_id] = _Waiting(step, kind, awaiting, now, now)
+                if step.phase == DELETE:
+                    # Deletes mostly end within a second, and what waits on them (a port
+                    # on a server, a volume it held) should not wait for a whole interval.
+                    quick = now + self.options.quick_poll_interval
+                    walk.next_poll = min(walk.next_poll, quick)
 
     def _poll_interval(self, settled: int, walk: _Walk) -> float:
         interval = self.options.poll_interval
