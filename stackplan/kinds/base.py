@@ -206,6 +206,9 @@ class Kind:
     # Attributes set once the resources they name exist, in a step after the create (a
     # security group's rules, which may name other groups or the group itself).
     late: ClassVar[frozenset[str]] = frozenset()
+    # Attributes naming (by ID) resources this one holds until it is deleted, which the
+    # cloud lets go of as it deletes it (a server's volumes): deleted after it, not beside.
+    holds: ClassVar[frozenset[str]] = frozenset()
 
     # -- comparing and showing --------------------------------------------------------------
     # Attributes the diff compares, each with what changing it costs by default.

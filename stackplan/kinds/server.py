@@ -207,6 +207,7 @@ class ServerKind(Kind):
     # Data volumes are attached once the server is ACTIVE and they exist: a volume is made
     # beside its server, not before it.
     late: ClassVar[frozenset[str]] = frozenset({"volumes"})
+    holds: ClassVar[frozenset[str]] = frozenset({"volumes"})
     reported: ClassVar[tuple[str, ...]] = ("access_ip_v4",)
     settles: ClassVar[bool] = True
     ready: ClassVar[frozenset[str]] = _READY

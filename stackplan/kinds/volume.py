@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from stackplan.errors import CloudError
 from stackplan.kinds.base import (
     GONE,
     Await,
@@ -39,6 +40,8 @@ MARK_LINEAGE, MARK_ADDRESS = "stackplan:lineage", "stackplan:address"
 MARK_TOKEN, MARK_STACK = "stackplan:token", "stackplan:stack"
 _MARKS = (MARK_LINEAGE, MARK_ADDRESS, MARK_TOKEN, MARK_STACK)
 _READY = frozenset({"available", "in-use"})
+# A volume on its way off a server (Nova detaches it as it deletes the server).
+_DETACHING = frozenset({"in-use", "detaching", "attaching", "reserved"})
 # Cinder's words for a volume that will not get better by itself.
 FAILED = frozenset({"error", "error_extending", "error_deleting", "error_restoring"})
 SHRINK = "volumes cannot shrink: data lost"
@@ -232,21 +235,30 @@ class VolumeKind(Kind):
         return then_retype()
 
     def delete(self, cloud: Cloud, resource_id: str) -> Await | None:
-        """Detach it from every server first (Cinder refuses to delete an attached volume),
-        then delete it."""
-        volume = next(iter(v for v in cloud.volume.list_volumes() if v.id == resource_id), None)
-        if volume is None:
-            return None
-        if not volume.attachments:
+        """Delete it; one Cinder refuses as attached (400) is detached from every server
+        first. A destroy deletes the servers before their volumes, so most need no look."""
+        try:
             cloud.volume.delete_volume(resource_id)
             return Await(resource_id, frozenset({GONE}), verb="still destroying")
-        for attachment in volume.attachments:
-            cloud.compute.detach_volume(attachment.server_id, resource_id)
+        except CloudError as exc:
+            if exc.status != 400:
+                raise
+            refused = exc
+        try:
+            volume = cloud.volume.get_volume(resource_id)
+        except CloudError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not volume.attachments and volume.status not in _DETACHING:
+            raise refused  # not for an attachment (a snapshot of it, say): Cinder's reason
 
         def then() -> Await:
             cloud.volume.delete_volume(resource_id)
             return Await(resource_id, frozenset({GONE}), verb="still destroying")
 
+        for attachment in volume.attachments:
+            cloud.compute.detach_volume(attachment.server_id, resource_id)
         return Await(resource_id, frozenset({"available"}), then, "still detaching")
 
 

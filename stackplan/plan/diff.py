@@ -19,7 +19,7 @@ Decisions the issue left open, so a reader finds them in one place:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -104,6 +104,7 @@ class _Diff:
         self.lineage = prior.lineage if prior else options.lineage
         self.warnings: list[str] = []
         self.done: dict[Address, Change] = {}
+        self._by_id: dict[str, Address] | None = None  # the prior records' IDs, for `_held`
 
     # -- finding the resource behind an address -------------------------------------------
 
@@ -362,10 +363,25 @@ class _Diff:
             None if foreign else resource_id,  # no ID: apply deletes nothing, forgets it
             before,
             None,
-            depends_on=record.dependencies,
+            depends_on=tuple(dict.fromkeys((*record.dependencies, *self._held(record)))),
             sensitive=record.sensitive,
             note="made outside this stack: forgotten, left in the cloud" if foreign else "",
         )
+
+    def _held(self, record: ResourceRecord) -> list[Address]:
+        """The stack's resources `record` holds until it is deleted (a server's volumes),
+        by the IDs its `Kind.holds` attributes name: deleted after it, not beside it."""
+        kind = self.options.kinds[record.kind]
+        if not kind.holds or self.prior is None:
+            return []
+        if self._by_id is None:
+            self._by_id = {r.id: r.address for r in self.prior.records if r.id}
+        ids = {i for name in kind.holds for i in _strings(record.attributes.get(name))}
+        return [
+            self._by_id[i]
+            for i in sorted(ids)
+            if self._by_id.get(i, record.address) != record.address
+        ]
 
     def destroy_changes(self) -> list[Change]:
         return [self.delete(r, Reason.DESTROY) for r in (self.prior.records if self.prior else ())]
@@ -539,3 +555,15 @@ def _in_dependency_order(desired: Desired) -> list[DesiredResource]:
         graph.reverse(copy=False), key=lambda a: a.sort_key()
     )
     return [graph.nodes[a]["resource"] for a in order]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside `value` (lists and maps walked)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)

@@ -187,3 +187,23 @@ def test_volumes_and_gigabytes_count_against_cinders_quota_at_plan_time(make_sta
     assert stack.cloud.volumes() == []
     stack.write_spec(spec(size=8, solo=False))  # 24 + 3 = 27 GiB: it fits
     stack.cli("plan")
+
+
+def test_a_destroy_deletes_volumes_once_their_servers_are_gone_without_detaching_them(
+    make_stack,
+) -> None:
+    # Nova lets go of a server's volumes as it deletes it: a volume's delete waits for its
+    # server's, and then needs neither a look nor a detach (which Nova refuses, 409, while
+    # the server is being deleted: the cloud here takes a second to delete one).
+    stack = make_stack(delete_seconds=1.0)
+    stack.write_spec(spec(solo=False))
+    stack.cli("apply", "--auto-approve")
+    stack.cloud.reset_stats()
+    result = stack.cli("destroy", "--auto-approve")
+    assert "0 replaced, 7 destroyed" in result.stdout, result  # the key pair too
+    routes = stack.cloud.stats()["routes"]
+    volume_routes = {r: n for r, n in routes.items() if "/volumes" in r or "attachments" in r}
+    assert not [r for r in volume_routes if "attachments" in r], volume_routes
+    assert not [r for r in volume_routes if r.startswith("GET") and "{volume_id}" in r]
+    assert volume_routes["DELETE /volume/v3/{project_id}/volumes/{volume_id}"] == 3, routes
+    assert stack.cloud.servers() == [] and stack.cloud.volumes() == []
