@@ -289,6 +289,8 @@ class _Expander:
 
         `deps=None` means references are not allowed here (a value needed at plan time).
         """
+        if isinstance(value, str) and "$" not in value:
+            return value  # most values of a big spec: nothing to fill, nothing to check
         if isinstance(value, dict):
             return {k: self.sub(v, (*path, k), scope, deps, splat=splat) for k, v in value.items()}
         if isinstance(value, list):

@@ -44,7 +44,10 @@ def dependency_cycles(graph: nx.DiGraph) -> list[tuple[Address, ...]]:
     counts), so every member of every cycle is named exactly once.
     """
     cycles = []
-    for component in nx.strongly_connected_components(graph):
+    # Only a resource that depends on one and is depended on can be in a cycle: the others
+    # (most of a big spec) are left out before the components are looked for.
+    looped = graph.subgraph(n for n in graph if graph.in_degree(n) and graph.out_degree(n))
+    for component in nx.strongly_connected_components(looped):
         members = sorted(component, key=Address.sort_key)
         if len(members) == 1 and not graph.has_edge(members[0], members[0]):
             continue

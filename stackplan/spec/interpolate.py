@@ -61,6 +61,8 @@ class Scope:
 
 def substitute(text: str, scope: Scope) -> Substituted:
     """Fill variables and count.index into `text`; a whole-string `${var.x}` keeps its type."""
+    if "$" not in text:
+        return Substituted(text)  # most values of a big spec: nothing to fill
     whole = _WHOLE_VAR.match(text)
     if whole and whole[1] in scope.variables:
         return Substituted(scope.variables[whole[1]])

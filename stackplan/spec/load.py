@@ -37,22 +37,25 @@ class Position:
     column: int
 
 
+Mark = tuple[int, int]  # (line, column) as kept per node: a Position on demand
+
+
 @dataclass(frozen=True, slots=True)
 class LoadedYaml:
     """One YAML document: its value, and where each path's key and value start."""
 
     file: str  # the path as the user gave it, for messages
     data: Any
-    values: Mapping[Path_, Position] = field(default_factory=lambda: MappingProxyType({}))
-    keys: Mapping[Path_, Position] = field(default_factory=lambda: MappingProxyType({}))
+    values: Mapping[Path_, Mark] = field(default_factory=lambda: MappingProxyType({}))
+    keys: Mapping[Path_, Mark] = field(default_factory=lambda: MappingProxyType({}))
 
     def position(self, path: Path_, *, prefer_key: bool = False) -> Position:
         """Where `path` is written, or its nearest written ancestor (1:1 for none)."""
         while True:
             if prefer_key and path in self.keys:
-                return self.keys[path]
+                return Position(*self.keys[path])
             if path in self.values:
-                return self.values[path]
+                return Position(*self.values[path])
             if not path:
                 return Position(1, 1)
             path = path[:-1]
@@ -98,7 +101,26 @@ def load_yaml(text: str, file: str) -> LoadedYaml:
 # libyaml's parser, where PyYAML was built with it: about 4x faster on a big spec, with the
 # same nodes and marks. What is wrong with a file the pure-Python parser says, in the words
 # and at the places it always has.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None) if yaml.__with_libyaml__ else None
+class _CachedResolver:
+    """The implicit tag of a plain scalar, worked out once per text: libyaml's parser asks
+    the pure-Python resolver (a chain of regular expressions) for every scalar, and a big
+    spec says `m1.tiny` ten thousand times."""
+
+    _tags: dict[tuple[Any, str, Any], str] = {}
+
+    def resolve(self, kind: Any, value: str, implicit: Any) -> str:
+        key = (kind, value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)  # type: ignore[misc]
+            if len(self._tags) < 100_000:
+                self._tags[key] = tag
+        return tag
+
+
+_FAST_LOADER = (
+    type("_FastLoader", (_CachedResolver, yaml.CSafeLoader), {}) if yaml.__with_libyaml__ else None
+)
 
 
 def _compose(text: str, file: str) -> tuple[Node | None, Any]:
@@ -166,8 +188,8 @@ class _Builder:
     def __init__(self, file: str, loader: yaml.SafeLoader):
         self.file = file
         self.loader = loader
-        self.values: dict[Path_, Position] = {}
-        self.keys: dict[Path_, Position] = {}
+        self.values: dict[Path_, Mark] = {}
+        self.keys: dict[Path_, Mark] = {}
         self.problems: list[Problem] = []
 
     def build(self, node: Node, path: Path_) -> Any:
@@ -187,8 +209,8 @@ class _Builder:
             # Keys keep the text as written: `yes:` is the key "yes", not True.
             key = key_node.value
             if key in result:
-                first = self.keys[(*path, key)]
-                message = f"duplicate key (first given at line {first.line})"
+                first_line = self.keys[(*path, key)][0]
+                message = f"duplicate key (first given at line {first_line})"
                 self._add(key_node, (*path, key), message)
                 continue
             self.keys[(*path, key)] = _pos(key_node)
@@ -205,12 +227,13 @@ class _Builder:
         return value
 
     def _add(self, node: Node, path: Path_, message: str) -> None:
-        pos = _pos(node)
-        self.problems.append(Problem(self.file, pos.line, pos.column, render_path(path), message))
+        line, column = _pos(node)
+        self.problems.append(Problem(self.file, line, column, render_path(path), message))
 
 
 _STR = "tag:yaml.org,2002:str"
 
 
-def _pos(node: Node) -> Position:
-    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
+def _pos(node: Node) -> Mark:
+    mark = node.start_mark
+    return (mark.line + 1, mark.column + 1)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stackplan.collector import paused
 from stackplan.errors import StackplanError, StateError
 from stackplan.kinds.registry import KINDS
 from stackplan.spec.model import Desired
@@ -53,7 +54,8 @@ def load(spec: SpecInput) -> Desired:
     values are masked in every log line from now on (`--debug` included)."""
     from stackplan.cloud.secret import register_sensitive
 
-    desired = load_desired(spec, KINDS)
+    with paused():
+        desired = load_desired(spec, KINDS)
     register_sensitive(desired.sensitive_texts)
     return desired
 

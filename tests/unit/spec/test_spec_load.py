@@ -30,9 +30,9 @@ def test_every_key_and_value_has_its_line_and_column() -> None:
             security_groups: [a, b]
         """
     )
-    assert doc.keys[("servers", "web")] == Position(2, 3)
-    assert doc.values[("servers", "web", "image")] == Position(3, 12)
-    assert doc.values[("servers", "web", "security_groups", 1)] == Position(4, 26)
+    assert doc.keys[("servers", "web")] == (2, 3)
+    assert doc.values[("servers", "web", "image")] == (3, 12)
+    assert doc.values[("servers", "web", "security_groups", 1)] == (4, 26)
     assert doc.where(("servers", "web")) == "s.yaml:2:3"
 
 
@@ -45,6 +45,20 @@ def test_position_of_an_unwritten_path_is_its_nearest_ancestor() -> None:
 def test_keys_keep_their_text_and_dates_stay_strings() -> None:
     doc = _load("yes: 2024-01-02\n1: on\n")
     assert doc.data == {"yes": "2024-01-02", "1": True}
+
+
+def test_scalars_take_the_same_types_however_often_they_are_written() -> None:
+    # The parser's tag of a plain scalar is worked out once per text: a quoted "1" after
+    # a plain 1, or a plain one after a quoted, keeps its own type.
+    text = """\
+    a: [1, "1", 1, yes, 'yes', yes, null, ~, "null", 1.5, "1.5", 1.5, 2024-01-01]
+    b: ["1", 1, 'yes', yes]
+    """
+    for _ in range(2):
+        data = _load(text).data
+        assert data["a"] == [1, "1", 1, True, "yes", True, None, None, "null", 1.5, "1.5", 1.5,
+                             "2024-01-01"]  # fmt: skip
+        assert data["b"] == ["1", 1, "yes", True]
 
 
 def test_duplicate_key_is_an_error_at_the_second_one() -> None:
