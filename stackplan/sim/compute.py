@@ -103,25 +103,40 @@ def paginate(
     req: Request, items: Sequence[T], key: Callable[[T], str], collection: str, path: str
 ) -> tuple[list[T], dict[str, Any]]:
     """Nova's limit/marker paging: the page, and `<coll>_links` when the page is full."""
-    raw = req.arg("limit")
-    limit = MAX_LIMIT
-    if raw is not None:
-        if not raw.isdigit():
-            raise ApiError(400, f"Invalid input for query parameters limit. Value: {raw}.")
-        limit = min(int(raw), MAX_LIMIT)
+    limit = page_limit(req)
     start = 0
     marker = req.arg("marker")
     if marker is not None:
         keys = [key(i) for i in items]
         if marker not in keys:
-            raise ApiError(400, f"marker [{marker}] not found")
+            raise marker_not_found(marker)
         start = keys.index(marker) + 1
     page = list(items[start : start + limit])
-    extra: dict[str, Any] = {}
-    if page and len(page) == limit:
-        href = req.url_with(f"{req.root.removeprefix(req.base)}/{path}", marker=key(page[-1]))
-        extra[f"{collection}_links"] = [{"rel": "next", "href": href}]
-    return page, extra
+    return page, next_links(req, page, limit, key, collection, path)
+
+
+def page_limit(req: Request) -> int:
+    """The page size asked (`limit`), at most Nova's `max_limit`."""
+    raw = req.arg("limit")
+    if raw is None:
+        return MAX_LIMIT
+    if not raw.isdigit():
+        raise ApiError(400, f"Invalid input for query parameters limit. Value: {raw}.")
+    return min(int(raw), MAX_LIMIT)
+
+
+def marker_not_found(marker: str) -> ApiError:
+    return ApiError(400, f"marker [{marker}] not found")
+
+
+def next_links(
+    req: Request, page: Sequence[T], limit: int, key: Callable[[T], str], collection: str, path: str
+) -> dict[str, Any]:
+    """`<coll>_links` with the next page's address when `page` is full; else nothing."""
+    if not page or len(page) != limit:
+        return {}
+    href = req.url_with(f"{req.root.removeprefix(req.base)}/{path}", marker=key(page[-1]))
+    return {f"{collection}_links": [{"rel": "next", "href": href}]}
 
 
 # -- flavors ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -170,9 +171,17 @@ def _all_tenants(req: Request, detail: bool) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class _Paged:
+    """One page read straight from the database (`_page_of`), `limit` asked."""
+
+    rows: list[tuple[sqlite3.Row, lifecycle.Settled]]
+    limit: int
+
+
 def _select(
     ctx: Context, req: Request, detail: bool
-) -> list[tuple[sqlite3.Row, lifecycle.Settled]]:
+) -> list[tuple[sqlite3.Row, lifecycle.Settled]] | _Paged:
     matchers, since = _matchers(ctx, req)
     now = ctx.now()
     if _all_tenants(req, detail):
@@ -186,15 +195,18 @@ def _select(
     if since is None:  # only changes-since shows deleted servers, as in Nova
         sql += " AND (gone_at IS NULL OR gone_at > ?)"
         args.append(now)
-    sql += " ORDER BY seq DESC"
-    rows = ctx.db.read().execute(sql, args).fetchall()
+    sort_key = req.arg("sort_key")
+    if not matchers and sort_key is None and since is None:
+        # Nothing to filter on or sort by (the SQL leaves the deleted out): the page alone
+        # is read, from the marker on, as Nova's database query does (not all 10,000).
+        return _page_of(ctx, req, sql, args)
+    rows = ctx.db.read().execute(sql + " ORDER BY seq DESC", args).fetchall()
     picked = []
     for row in rows:
         state = lifecycle.settle(row, now)
         if (since is None and state.gone) or not all(m(row, state) for m in matchers):
             continue
         picked.append((row, state))
-    sort_key = req.arg("sort_key")
     if sort_key is not None:
         if sort_key not in _SORT_KEYS:
             raise ApiError(400, f"Invalid input for query parameters sort_key. Value: {sort_key}.")
@@ -203,10 +215,30 @@ def _select(
     return picked
 
 
+def _page_of(ctx: Context, req: Request, sql: str, args: list[Any]) -> _Paged:
+    conn = ctx.db.read()
+    marker = req.arg("marker")
+    if marker is not None:
+        found = conn.execute(sql.replace("SELECT *", "SELECT seq", 1) + " AND id = ?",
+                             [*args, marker]).fetchone()  # fmt: skip
+        if found is None:
+            raise compute.marker_not_found(marker)
+        sql, args = sql + " AND seq < ?", [*args, found["seq"]]
+    limit = compute.page_limit(req)
+    rows = conn.execute(sql + " ORDER BY seq DESC LIMIT ?", [*args, limit]).fetchall()
+    now = ctx.now()
+    return _Paged([(row, lifecycle.settle(row, now)) for row in rows], limit)
+
+
 def _list(ctx: Context, req: Request, detail: bool) -> Response:
     picked = _select(ctx, req, detail)
     path = "servers/detail" if detail else "servers"
-    page, extra = compute.paginate(req, picked, lambda p: p[0]["id"], "servers", path)
+    key: Callable[[tuple[sqlite3.Row, lifecycle.Settled]], str] = lambda p: p[0]["id"]  # noqa: E731
+    if isinstance(picked, _Paged):
+        page = picked.rows
+        extra = compute.next_links(req, page, picked.limit, key, "servers", path)
+    else:
+        page, extra = compute.paginate(req, picked, key, "servers", path)
     if detail:
         conn = ctx.db.read()
         nets = server_addresses.of_servers(

@@ -110,6 +110,9 @@ def test_list_filters_name_regex_status_tags_and_paging(make_sim):
     assert [s["id"] for s in page["servers"]] == [db_id, ids[2]]  # newest first
     rest = api.http.get(page["servers_links"][0]["href"]).json()["servers"]
     assert [s["id"] for s in rest] == [ids[1], ids[0]]
+    unknown = api.compute("GET", "/servers/detail", params={"marker": "nope", "limit": 2})
+    assert unknown.status_code == 400
+    assert unknown.json()["badRequest"]["message"] == "marker [nope] not found"
     assert api.compute("GET", "/servers", params={"status": "NOPE"}).status_code == 400
 
 
