@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from stackplan import __version__
 from stackplan.addr import Address
 from stackplan.errors import StackplanError, StateError
+from stackplan.schema_check import compiled_check
 from stackplan.schemas import load_schema
 from stackplan.state.model import FORMAT_VERSION, ResourceRecord, State
 
@@ -238,7 +239,20 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(load_schema("state"))
 
 
+# Records from which a state is checked by the compiled schema first (compiling costs
+# ~0.1 s; jsonschema takes ~1 s for the state of 10,000 servers).
+BIG_STATE = 300
+
+
+@cache
+def _fast_check() -> Callable[[Any], bool]:
+    return compiled_check(load_schema("state"))
+
+
 def _validate(doc: dict[str, Any], source: str) -> None:
+    resources = doc.get("resources")
+    if isinstance(resources, list) and len(resources) >= BIG_STATE and _fast_check()(doc):
+        return
     errors = sorted(_validator().iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = [f"{_json_path(e.absolute_path)}: {e.message}" for e in errors]

@@ -3,8 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from stackplan.addr import Address
 from stackplan.errors import StateError
-from stackplan.state import UPGRADES, State, dump_state, parse_state
+from stackplan.state import UPGRADES, ResourceRecord, State, dump_state, parse_state
+from stackplan.state.file import BIG_STATE
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "state"
 ROUNDTRIP = sorted(p.name.removesuffix(".in.json") for p in (DATA / "roundtrip").glob("*.in.json"))
@@ -53,6 +55,21 @@ def test_schema_problems_are_all_listed():
     message = str(refused.value)
     assert "3 problems" in message
     assert "$.serial" in message and "$.stack" in message and "'extra'" in message
+
+
+def test_a_big_state_is_read_and_its_problems_still_listed_where_they_are():
+    # From BIG_STATE records the compiled schema checks first; what it refuses, jsonschema
+    # explains as for a small state.
+    state = State.new("web")
+    for i in range(BIG_STATE + 5):
+        state = state.with_record(ResourceRecord(Address("server", "web", i), f"id-{i}"))
+    text = dump_state(state)
+    assert parse_state(text, "s.json") == state
+    doc = json.loads(text)
+    doc["resources"][BIG_STATE]["id"] = 7
+    with pytest.raises(StateError) as refused:
+        parse_state(json.dumps(doc), "s.json")
+    assert f"$.resources[{BIG_STATE}].id" in str(refused.value)
 
 
 def test_dump_is_stable_and_diff_friendly():
