@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from stackplan.frozen import frozen_map
 from stackplan.kinds.base import Kind, Observed, ObservedResource, Reads
 from stackplan.state.model import ResourceRecord, State
+
+READERS = 4  # kinds read at once
 
 
 def refresh(
@@ -25,12 +28,18 @@ def refresh(
     records: dict[str, list[ResourceRecord]] = {name: [] for name in kinds}
     for record in prior.records if prior else ():
         records.setdefault(record.kind, []).append(record)
-    found: dict[str, ObservedResource] = {}
-    for name, kind in kinds.items():
-        if not (records[name] or name in wanted):
-            continue
-        for resource in kind.read_many(reads, records[name], lineage):
-            found[resource.id] = resource
+    read = [(name, kind) for name, kind in kinds.items() if records[name] or name in wanted]
+    # Side by side: each kind's listings are round trips (pages of 1,000 servers, all
+    # the ports), and one kind's wait is another's turn. A listing two kinds share is
+    # fetched once (`Reads`).
+    with ThreadPoolExecutor(max_workers=min(READERS, len(read)) or 1) as pool:
+        futures = [
+            pool.submit(kind.read_many, reads, records[name], lineage) for name, kind in read
+        ]
+        found: dict[str, ObservedResource] = {}
+        for future in futures:  # in the kinds' order, whichever finished first
+            for resource in future.result():
+                found[resource.id] = resource
     return Observed(by_id=frozen_map(found), refreshed=True)
 
 

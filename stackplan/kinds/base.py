@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
@@ -161,14 +162,47 @@ class Reads:
         self.cloud = cloud  # None in pure runs: `known` holds every listing then
         self._lock = threading.Lock()
         self._values: dict[str, Any] = dict(known or {})
+        self._fetching: dict[str, threading.Lock] = {}  # one fetch per key at a time
+        self._early: dict[str, Future[Any]] = {}  # fetches started by `soon`
 
     def get(self, key: str, fetch: Callable[[], T]) -> T:
         with self._lock:
             if key in self._values:
                 return self._values[key]
-        value = fetch()  # outside the lock: two kinds may fetch different lists at once
+            early = self._early.pop(key, None)
+            fetching = self._fetching.setdefault(key, threading.Lock())
+        if early is not None:
+            return early.result()
+        return self._fetch(key, fetch, fetching)
+
+    def _fetch(self, key: str, fetch: Callable[[], T], fetching: threading.Lock) -> T:
+        # Outside the run's lock: two kinds may fetch different lists at once; a second
+        # asking for the same list waits for the first's answer instead of asking again.
+        with fetching:
+            with self._lock:
+                if key in self._values:
+                    return self._values[key]
+            value = fetch()
+            with self._lock:
+                return self._values.setdefault(key, value)
+
+    def soon(self, key: str, fetch: Callable[[], Any]) -> None:
+        """Start fetching `key` in the background: a later `get` of it takes that answer
+        (or its error) when it comes, so a kind can list two things at once."""
         with self._lock:
-            return self._values.setdefault(key, value)
+            if key in self._values or key in self._early:
+                return
+            future: Future[Any] = Future()
+            self._early[key] = future
+            fetching = self._fetching.setdefault(key, threading.Lock())
+
+        def run() -> None:
+            try:
+                future.set_result(self._fetch(key, fetch, fetching))
+            except BaseException as exc:  # handed to the `get` that waits for it
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name=f"reads:{key}", daemon=True).start()
 
 
 class ResolveContext(Protocol):

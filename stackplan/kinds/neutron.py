@@ -223,7 +223,15 @@ def has_neutron(reads: Reads) -> bool:
 def all_ports(reads: Reads) -> Sequence[Port]:
     """Every port of the project, listed once per run (routers, servers and floating IPs
     read their interfaces from it)."""
-    return reads.get("network.port.all", lambda: reads.cloud.network.list_ports())
+    return reads.get(_PORTS, lambda: reads.cloud.network.list_ports())
+
+
+def ports_soon(reads: Reads) -> None:
+    """Start listing the project's ports (`all_ports` takes the answer)."""
+    reads.soon(_PORTS, lambda: reads.cloud.network.list_ports())
+
+
+_PORTS = "network.port.all"
 
 
 def neutron_limits(reads: Reads, names: Mapping[str, str]) -> dict[str, Limit]:

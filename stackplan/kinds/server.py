@@ -36,13 +36,15 @@ from stackplan.kinds.base import (
     Reads,
     ResolveContext,
 )
-from stackplan.kinds.neutron import all_ports, has_neutron, project_of
+from stackplan.kinds.neutron import all_ports, has_neutron, ports_soon, project_of
 from stackplan.kinds.server_images import check_fit, find_flavor, find_image
 from stackplan.kinds.volume import all_volumes
 
 if TYPE_CHECKING:
     from stackplan.addr import Address
     from stackplan.cloud import Cloud, ServerInfo
+    from stackplan.cloud.network_model import Port
+    from stackplan.cloud.volume import Volume
     from stackplan.spec.expand import Entry
     from stackplan.spec.model import DesiredResource
     from stackplan.state.model import ResourceRecord
@@ -330,15 +332,16 @@ class ServerKind(Kind):
         wanted = {r.id for r in records if r.id}
         # Interfaces and groups come from Neutron's ports: one more list, read only when a
         # recorded server has some the spec chose.
-        ports = None
-        if any(_chose_interfaces(r.attributes) for r in records):
-            ports = all_ports(reads)
+        chose = any(_chose_interfaces(r.attributes) for r in records)
+        if chose:
+            ports_soon(reads)  # while the servers' pages come
         servers = reads.get("compute.servers", lambda: reads.cloud.compute.list_servers())
+        ports = nets.by_device(all_ports(reads)) if chose else None
         # Cinder tells which volume a server boots from (and so its image): one more list,
         # read only when a server has volumes at all.
         volumes = None
         if any(s.volumes_attached for s in servers):
-            volumes = all_volumes(reads)
+            volumes = {v.id: v for v in all_volumes(reads)}
         found = []
         for server in servers:
             observed = _observed(server, ports, volumes)
@@ -358,7 +361,7 @@ class ServerKind(Kind):
     def poll(self, cloud: Cloud, ids: Collection[str], since: str) -> dict[str, ObservedResource]:
         wanted = set(ids)
         return {
-            s.id: _observed(s, volumes=())
+            s.id: _observed(s, volumes={})
             for s in cloud.compute.list_servers(changes_since=since)
             if s.id in wanted
         }
@@ -542,8 +545,12 @@ def _check_one_network(ctx: ResolveContext) -> None:
 
 
 def _observed(
-    server: ServerInfo, ports: Sequence[Any] | None = None, volumes: Sequence[Any] | None = None
+    server: ServerInfo,
+    ports: Mapping[str, Sequence[Port]] | None = None,
+    volumes: Mapping[str, Volume] | None = None,
 ) -> ObservedResource:
+    """The server as the spec describes one; `ports` by server ID and `volumes` by ID are
+    read only when given."""
     marker = None
     meta = dict(server.metadata)
     if MARK_LINEAGE in meta and MARK_ADDRESS in meta:
@@ -564,7 +571,9 @@ def _observed(
         "access_ip_v4": server.access_ip_v4 or _first_address(server),
     }
     if ports is not None:
-        attrs["networks"], attrs["security_groups"] = nets.observed(ports, server.id)
+        attrs["networks"], attrs["security_groups"] = nets.observed(
+            ports.get(server.id, ()), server.id
+        )
     attrs["tags"] = sorted(server.tags)
     if volumes is not None:
         attrs.update(vols.observed(server, volumes))

@@ -170,6 +170,15 @@ def _satisfies(
 # -- reading ----------------------------------------------------------------------------
 
 
+def by_device(ports: Iterable[Port]) -> dict[str, list[Port]]:
+    """The project's server ports by server ID: reading many servers looks each one up."""
+    index: dict[str, list[Port]] = {}
+    for port in ports:
+        if port.device_owner.startswith(COMPUTE_OWNER):
+            index.setdefault(port.device_id, []).append(port)
+    return index
+
+
 def observed(ports: Iterable[Port], server_id: str) -> tuple[list[dict[str, Any]], list[str]]:
     """The server's interfaces and the security groups on them (their union), from the
     project's ports."""

@@ -12,7 +12,7 @@ tells the image the server was built from (Nova shows such a server's image as "
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from stackplan.kinds.volume import all_volumes
@@ -119,7 +119,7 @@ def check_boot(ctx: ResolveContext, boot: Any) -> None:
 # -- reading ------------------------------------------------------------------------------
 
 
-def observed(server: ServerInfo, volumes: Sequence[Volume] | None) -> dict[str, Any]:
+def observed(server: ServerInfo, volumes: Mapping[str, Volume] | None) -> dict[str, Any]:
     """What the cloud says of the server's storage: its data volumes, and for a server
     booted from a volume, that volume's size, type and fate, and the image it was made of."""
     attached = [volume_id for volume_id, _ in server.volumes_attached]
@@ -140,13 +140,13 @@ def observed(server: ServerInfo, volumes: Sequence[Volume] | None) -> dict[str, 
     return out
 
 
-def boot_volume_of(server: ServerInfo, volumes: Sequence[Volume]) -> Volume | None:
-    """The volume a server boots from: attached at the first disk, or (the device not
-    reported) the bootable one. Only for a server Nova shows without an image."""
+def boot_volume_of(server: ServerInfo, volumes: Mapping[str, Volume]) -> Volume | None:
+    """The volume a server boots from (`volumes` by ID): attached at the first disk, or
+    (the device not reported) the bootable one. Only for a server Nova shows without an
+    image."""
     if server.image_id:
         return None
-    mine = {volume_id for volume_id, _ in server.volumes_attached}
-    candidates = [v for v in volumes if v.id in mine]
+    candidates = [volumes[i] for i, _ in server.volumes_attached if i in volumes]
     for volume in candidates:
         if any(a.server_id == server.id and a.device == BOOT_DEVICE for a in volume.attachments):
             return volume

@@ -131,7 +131,8 @@ def connected(cloud_input: CloudInput) -> Iterator[Cloud]:
 
 def read_state(store: StateStore) -> State | None:
     """The stored state, refused when it holds a kind this stackplan does not know."""
-    state = store.read()
+    with paused():
+        state = store.read()
     if state is not None:
         unknown = sorted({r.kind for r in state.records if r.kind not in KINDS})
         if unknown:

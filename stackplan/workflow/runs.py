@@ -11,12 +11,14 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackplan.addr import Address
 from stackplan.clock import now_iso
+from stackplan.collector import paused
 from stackplan.errors import ApplyError, PlanError, StackplanError, StateError
 from stackplan.kinds.base import Kind, Limit, Reads
 from stackplan.kinds.registry import KINDS
@@ -186,9 +188,17 @@ def make_plan(
 
     reads = Reads(cloud)
     lineage = prior.lineage if prior else str(uuid.uuid4())
-    resolved = desired if options.destroy else resolve(desired, reads, KINDS)
     wanted = {r.kind for r in desired.resources}
-    observed = refresh(prior, reads, KINDS, lineage, wanted) if options.refresh else unrefreshed()
+    # Names are looked up while the stack's resources are read: both are mostly waits
+    # for the cloud, and they share the run's listings (each fetched once).
+    with paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve") as aside:
+        resolving = None if options.destroy else aside.submit(resolve, desired, reads, KINDS)
+        try:
+            observed = (
+                refresh(prior, reads, KINDS, lineage, wanted) if options.refresh else unrefreshed()
+            )
+        finally:
+            resolved = desired if resolving is None else resolving.result()
     first = prior is None and options.refresh and not options.destroy
     if first and not options.allow_duplicate_stack:
         _refuse_a_second_copy(desired, reads, wanted, where)
@@ -202,7 +212,8 @@ def make_plan(
         lineage=lineage,
         limits=limits,
     )
-    return diff(resolved, prior, observed, diff_options)
+    with paused():
+        return diff(resolved, prior, observed, diff_options)
 
 
 def plan(run: RunOptions, options: PlanOptions) -> PlanResult:
