@@ -78,12 +78,11 @@ def reserve(
     """Raise Cinder's 413 if `deltas` pass a limit; the first over quota in sorted order
     names the error (VolumeSizeExceedsAvailableQuota or VolumeLimitExceeded)."""
     caps = limits(ctx, conn)
+    capped = [r for r, delta in deltas.items() if caps.get(r, UNLIMITED) >= 0 and delta >= 0]
+    if not capped:
+        return  # nothing limited: no need to add up every volume of the project
     used = usage(ctx, conn, project_id)
-    overs = sorted(
-        r
-        for r, delta in deltas.items()
-        if caps.get(r, UNLIMITED) >= 0 and delta >= 0 and caps[r] < delta + sum(used[r])
-    )
+    overs = sorted(r for r in capped if caps[r] < deltas[r] + sum(used[r]))
     if not overs:
         return
     if extend:  # `_extend` always reports the project's gigabytes, whichever was over

@@ -26,7 +26,14 @@ from stackplan.sim.neutron.common import (
     read_only,
     rule,
 )
-from stackplan.sim.neutron.query import STANDARD_FILTERS, Collection, listing, param, show
+from stackplan.sim.neutron.query import (
+    STANDARD_FILTERS,
+    Collection,
+    listing,
+    narrowing,
+    param,
+    show,
+)
 from stackplan.sim.options import Context
 from stackplan.sim.wire import Request, Response
 
@@ -219,8 +226,19 @@ def associate(
 def list_fips(ctx: Context, req: Request) -> Response:
     who = caller(req)
     conn = ctx.db.read()
-    rows = conn.execute(f"SELECT * FROM {TABLE} ORDER BY seq").fetchall()
+    where, args = narrowing(req, _COLUMNS)
+    rows = conn.execute(f"SELECT * FROM {TABLE} WHERE 1{where} ORDER BY seq", args).fetchall()
     return listing(req, COLLECTION, [render(conn, r) for r in rows if who.owns(r["project_id"])])
+
+
+# Filters that are text columns of their own (the rest are filtered once rendered).
+_COLUMNS = {
+    "id": "id",
+    "floating_network_id": "floating_network_id",
+    "floating_ip_address": "floating_ip_address",
+    "port_id": "fixed_port_id",
+    "router_id": "router_id",
+}
 
 
 def show_fip(ctx: Context, req: Request) -> Response:

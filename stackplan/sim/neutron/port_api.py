@@ -6,7 +6,15 @@ from typing import Any
 
 from stackplan.sim.neutron import checks, ports, quotas, store
 from stackplan.sim.neutron.common import bulk_requested, caller, prepare
-from stackplan.sim.neutron.query import STANDARD_FILTERS, Collection, Item, listing, param, show
+from stackplan.sim.neutron.query import (
+    STANDARD_FILTERS,
+    Collection,
+    Item,
+    listing,
+    narrowing,
+    param,
+    show,
+)
 from stackplan.sim.options import Context
 from stackplan.sim.wire import Request, Response
 
@@ -62,11 +70,16 @@ COLLECTION = Collection(
 )
 
 
+# Filters that are text columns of their own (the rest are filtered once rendered).
+_COLUMNS = {k: k for k in ("id", "name", "network_id", "device_id", "device_owner", "mac_address")}
+
+
 def list_ports(ctx: Context, req: Request) -> Response:
     who = caller(req)
     conn = ctx.db.read()
     nets = {n["id"]: n for n in conn.execute("SELECT * FROM neutron_networks").fetchall()}
-    rows = conn.execute("SELECT * FROM neutron_ports ORDER BY seq").fetchall()
+    where, args = narrowing(req, _COLUMNS)
+    rows = conn.execute(f"SELECT * FROM neutron_ports WHERE 1{where} ORDER BY seq", args).fetchall()
     items = [
         ports.render(conn, r) for r in rows if store.port_visible(who, r, nets.get(r["network_id"]))
     ]
