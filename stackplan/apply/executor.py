@@ -477,11 +477,21 @@ def _ranks(graph: nx.DiGraph, kinds: Mapping[str, Kind]) -> dict[Step, float]:
     """Each step's longest path to the end of the walk, a wait for the cloud weighing
     SETTLE_WEIGHT calls: the walker starts the longest chain first (a port before a
     volume no one waits for), so the builds on it overlap everything else."""
-    rank: dict[Step, float] = {}
-    for step in reversed(list(nx.topological_sort(graph))):
+    order = list(reversed(list(nx.topological_sort(graph))))
+    own: dict[Step, float] = {}
+    chain: dict[Step, float] = {}
+    for step in order:
         settles = step.phase in (CREATE, DELETE) and kinds[step.address.kind].settles
-        own = SETTLE_WEIGHT if settles else 1.0
-        rank[step] = own + max((rank[s] for s in graph.successors(step)), default=0.0)
+        own[step] = SETTLE_WEIGHT if settles else 1.0
+        chain[step] = own[step] + max((chain[s] for s in graph.successors(step)), default=0.0)
+    # What a step waits for together with a longer chain ranks with that chain: a router
+    # that a thousand floating IPs need beside their servers is made while the servers
+    # build, not after the volumes no one is in a hurry for.
+    rank: dict[Step, float] = {}
+    for step in order:
+        later = (rank[s] for s in graph.successors(step))
+        beside = (chain[p] for s in graph.successors(step) for p in graph.predecessors(s))
+        rank[step] = max(own[step] + max(later, default=0.0), max(beside, default=0.0))
     return rank
 
 
