@@ -105,6 +105,7 @@ def bench_plan(work: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
         "routes": stats["routes"],
         "seconds": round(result.seconds, 3),
         "max_rss_mib": round(result.max_rss_mib, 1),
+        "load": load_average(),
         "setup_apply_seconds": round(made.seconds, 1),
     }
 
