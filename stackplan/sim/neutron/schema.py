@@ -176,18 +176,21 @@ _LATER_COLUMNS: dict[str, dict[str, str]] = {
 
 _lock = threading.Lock()
 _ready: weakref.WeakSet[Database] = weakref.WeakSet()
+# The thread making a database's tables: the seed calls back in (through the in-process
+# port functions) and must not wait for itself; every other thread waits for the tables.
+_making: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()
 
 
 def ready(ctx: Context) -> None:
     """Create the tables and the seed if this database has not got them yet."""
-    if ctx.db in _ready:
+    if ctx.db in _ready or _making.get(ctx.db) == threading.get_ident():
         return
     with _lock:
         if ctx.db in _ready:
             return
         from stackplan.sim.neutron import seed
 
-        _ready.add(ctx.db)  # the seed itself uses the in-process port functions
+        _making[ctx.db] = threading.get_ident()
         try:
             with ctx.db.write() as conn:
                 for statement in _SCHEMA.split(";"):
@@ -202,10 +205,10 @@ def ready(ctx: Context) -> None:
                 if done is None:
                     seed.populate(ctx, conn)
                     conn.execute("INSERT INTO neutron_meta VALUES ('seeded', '1')")
-        except BaseException:
-            _ready.discard(ctx.db)
-            raise
+            _ready.add(ctx.db)
+        finally:
+            _making.pop(ctx.db, None)
 
 
 def is_ready(ctx: Context) -> bool:
-    return ctx.db in _ready
+    return ctx.db in _ready or _making.get(ctx.db) == threading.get_ident()

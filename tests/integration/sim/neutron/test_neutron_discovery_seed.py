@@ -3,6 +3,9 @@ devstack topology the simulator starts with."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import requests
 
 from tests.integration.sim.neutron.conftest import ADMIN_PROJECT, DEMO_PROJECT, Neutron, error
@@ -164,3 +167,27 @@ def test_seed_survives_restarts_with_db(make_sim, tmp_path):
     assert again == seeded and again["kept"] == made["id"]
     assert len(second.listing("routers", name="router1")) == 1
     assert len(second.listing("security-groups", name="default")) == 1
+
+
+def _first_requests_at_once(url: str, token: str, count: int = 8) -> list[int]:
+    """The status of `count` Neutron listings sent together to a cloud that has had none."""
+    start = threading.Barrier(count, timeout=10)
+    paths = ["networks", "subnets", "ports", "routers", "security-groups", "floatingips"]
+
+    def first(i: int) -> int:
+        start.wait()
+        listing = f"{url}/networking/v2.0/{paths[i % len(paths)]}"
+        return requests.get(listing, headers={"X-Auth-Token": token}, timeout=30).status_code
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(first, range(count)))
+
+
+def test_the_first_requests_at_once_all_wait_for_the_tables_and_seed(make_sim):
+    # A client reading kinds side by side sends its first Neutron requests together: the
+    # ones that arrive while the first is making the tables wait for it (they once saw
+    # "no such table" and answered 500).
+    for _ in range(3):
+        sim = make_sim(build_seconds=0)
+        token = Neutron(sim.url, "demo").http.headers["X-Auth-Token"]
+        assert _first_requests_at_once(sim.url, token) == [200] * 8
