@@ -182,6 +182,13 @@ def make_plan(
     desired: Desired, prior: State | None, cloud: Cloud, options: PlanOptions, where: str = ""
 ) -> Plan:
     """Resolve, refresh and diff: the plan for `desired` against `prior` and the cloud."""
+    with paused():
+        return _make_plan(desired, prior, cloud, options, where)
+
+
+def _make_plan(
+    desired: Desired, prior: State | None, cloud: Cloud, options: PlanOptions, where: str
+) -> Plan:
     from stackplan.plan.diff import DiffOptions, diff
     from stackplan.refresh import refresh, unrefreshed
     from stackplan.resolve import resolve
@@ -190,15 +197,14 @@ def make_plan(
     lineage = prior.lineage if prior else str(uuid.uuid4())
     wanted = {r.kind for r in desired.resources}
     # Names are looked up while the stack's resources are read: both are mostly waits
-    # for the cloud, and they share the run's listings (each fetched once).
-    with paused(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve") as aside:
+    # for the cloud, and they share the run's listings (each fetched once). A refresh
+    # that fails is the error shown; the lookups' end is awaited either way.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve") as aside:
         resolving = None if options.destroy else aside.submit(resolve, desired, reads, KINDS)
-        try:
-            observed = (
-                refresh(prior, reads, KINDS, lineage, wanted) if options.refresh else unrefreshed()
-            )
-        finally:
-            resolved = desired if resolving is None else resolving.result()
+        observed = (
+            refresh(prior, reads, KINDS, lineage, wanted) if options.refresh else unrefreshed()
+        )
+        resolved = desired if resolving is None else resolving.result()
     first = prior is None and options.refresh and not options.destroy
     if first and not options.allow_duplicate_stack:
         _refuse_a_second_copy(desired, reads, wanted, where)
@@ -212,8 +218,7 @@ def make_plan(
         lineage=lineage,
         limits=limits,
     )
-    with paused():
-        return diff(resolved, prior, observed, diff_options)
+    return diff(resolved, prior, observed, diff_options)
 
 
 def plan(run: RunOptions, options: PlanOptions) -> PlanResult:
