@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import socket
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from stackplan.cloud import ServerCreate
 from stackplan.cloud.http import HttpClient, HttpOptions, RetryEvent
@@ -101,3 +103,62 @@ def test_request_counter_counts_every_request(sim, sim_env, cloud_for, stats_of)
     cloud.compute.get_limits()
     cloud.compute.get_limits()
     assert cloud.request_count == start + 2
+
+
+class _ForwardProxy(ThreadingHTTPServer):
+    """An HTTP forward proxy on loopback that records the absolute URLs it is asked for."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        super().__init__(("127.0.0.1", 0), _ForwardHandler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ForwardHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.server.seen.append(self.path)  # type: ignore[attr-defined]
+        upstream = requests.get(self.path, timeout=10, proxies={"http": "", "https": ""})
+        self.send_response(upstream.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(upstream.content)))
+        self.end_headers()
+        self.wfile.write(upstream.content)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _proxy_env(monkeypatch: pytest.MonkeyPatch, proxy: str, no_proxy: str) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    if no_proxy:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+
+
+def test_http_proxy_and_no_proxy_from_the_environment_are_honoured(sim, monkeypatch):
+    # The proxies are resolved once per origin, not per request: both settings must still
+    # reach every request, the first and the ones after it.
+    proxy = _ForwardProxy()
+    try:
+        _proxy_env(monkeypatch, proxy.url, no_proxy="")
+        through = HttpClient(HttpOptions(max_retries=0))
+        for _ in range(3):
+            assert through.request("GET", f"{sim.url}/compute/").status == 200
+        assert proxy.seen == [f"{sim.url}/compute/"] * 3
+
+        _proxy_env(monkeypatch, proxy.url, no_proxy="127.0.0.1")
+        direct = HttpClient(HttpOptions(max_retries=0))
+        for _ in range(2):
+            assert direct.request("GET", f"{sim.url}/compute/").status == 200
+        assert len(proxy.seen) == 3  # NO_PROXY: straight to the cloud
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
