@@ -278,10 +278,10 @@ class Kind:
         raise NotImplementedError
 
     def implied(
-        self, resource: DesiredResource, resources: Sequence[DesiredResource]
+        self, resource: DesiredResource, spec: Mapping[str, Sequence[DesiredResource]]
     ) -> Iterable[Address]:
         """Dependencies no field names but the cloud imposes (a floating IP needs the
-        router that routes its network), among the spec's `resources`."""
+        router that routes its network), among the `spec`'s resources (by kind)."""
         return ()
 
     def resolve(self, attrs: Mapping[str, Any], ctx: ResolveContext) -> Mapping[str, Any]:

@@ -88,7 +88,7 @@ class FloatingIpKind(NeutronKind):
         }
 
     def implied(
-        self, resource: DesiredResource, resources: Sequence[DesiredResource]
+        self, resource: DesiredResource, spec: Mapping[str, Sequence[DesiredResource]]
     ) -> Iterable[Address]:
         # An address on a port needs the router that routes its network to the external
         # one (Neutron: 404 ExternalGatewayForFloatingIPNotFound): created after it, and
@@ -96,8 +96,8 @@ class FloatingIpKind(NeutronKind):
         network = resource.attrs.get("floating_network_id")
         return [
             r.address
-            for r in resources
-            if r.kind == "router" and same_target(r.attrs.get("external_network_id"), network)
+            for r in spec.get("router", ())
+            if same_target(r.attrs.get("external_network_id"), network)
         ]
 
     def same(self, field: str, wanted: Any, actual: Any) -> bool | None:

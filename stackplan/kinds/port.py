@@ -114,14 +114,14 @@ class PortKind(NeutronKind):
         }
 
     def implied(
-        self, resource: DesiredResource, resources: Sequence[DesiredResource]
+        self, resource: DesiredResource, spec: Mapping[str, Sequence[DesiredResource]]
     ) -> Iterable[Address]:
         # A port naming only its network (or a fixed IP without its subnet) takes its
         # address from the network's subnets: made before them, it would get none.
         fixed = resource.attrs.get("fixed_ips")
         if isinstance(fixed, list) and fixed and all(f.get("subnet_id") for f in fixed):
             return []
-        return subnets_on([resource.attrs.get("network_id")], resources)
+        return subnets_on([resource.attrs.get("network_id")], spec)
 
     def same(self, field: str, wanted: Any, actual: Any) -> bool | None:
         if field == "fixed_ips" and wanted is not None:

@@ -244,9 +244,9 @@ class ServerKind(Kind):
         }
 
     def implied(
-        self, resource: DesiredResource, resources: Sequence[DesiredResource]
+        self, resource: DesiredResource, spec: Mapping[str, Sequence[DesiredResource]]
     ) -> list[Address]:
-        return nets.implied(resource, resources)
+        return nets.implied(resource, spec)
 
     def same(self, field: str, wanted: Any, actual: Any) -> bool | None:
         if field == "networks":

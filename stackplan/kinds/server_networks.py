@@ -94,14 +94,16 @@ def groups(entry: Entry) -> list[Any] | None:
     return list(unique.values())
 
 
-def implied(resource: DesiredResource, resources: Sequence[DesiredResource]) -> list[Address]:
+def implied(
+    resource: DesiredResource, spec: Mapping[str, Sequence[DesiredResource]]
+) -> list[Address]:
     """The spec's subnets of the networks the server's entries name: a port Nova makes gets
     its address from them, so they come first (and go after the server)."""
     nets = resource.attrs.get("networks")
     if not isinstance(nets, list):
         return []
     wanted = [n.get("network_id") for n in nets if n.get("network_id")]
-    return subnets_on(wanted, resources)
+    return subnets_on(wanted, spec)
 
 
 # -- comparing --------------------------------------------------------------------------

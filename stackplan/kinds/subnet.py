@@ -163,12 +163,14 @@ class SubnetKind(NeutronKind):
         cloud.network.delete_subnet(resource_id)
 
 
-def subnets_on(networks: Iterable[Any], resources: Sequence[DesiredResource]) -> list[Address]:
+def subnets_on(
+    networks: Iterable[Any], spec: Mapping[str, Sequence[DesiredResource]]
+) -> list[Address]:
     """The spec's subnets on any of `networks` (references or IDs): a port made on one of
     these networks gets its address from them, so they come first (and go after it)."""
     wanted = list(networks)
     return [
         r.address
-        for r in resources
-        if r.kind == "subnet" and any(same_target(r.attrs.get("network_id"), n) for n in wanted)
+        for r in spec.get("subnet", ())
+        if any(same_target(r.attrs.get("network_id"), n) for n in wanted)
     ]

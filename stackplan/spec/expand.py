@@ -67,7 +67,7 @@ class SpecKind(SchemaKind, Protocol):
     def expand(self, entry: Entry) -> Mapping[str, Any]: ...
 
     def implied(
-        self, resource: DesiredResource, resources: Sequence[DesiredResource]
+        self, resource: DesiredResource, spec: Mapping[str, Sequence[DesiredResource]]
     ) -> Iterable[Address]: ...
 
 
@@ -82,11 +82,16 @@ def expand(
     expander = _Expander(doc, variables, reader, kinds)
     texts = texts_of(variables.values[n] for n in variables.sensitive if n in variables.values)
     made = [r for kind in kinds.values() for r in expander.entries(kind)]
+    # By kind: each resource looks only at the kinds it may need (a floating IP at the
+    # routers), so finding what is implied stays linear in the size of the spec.
+    by_kind: dict[str, list[DesiredResource]] = {}
+    for r in made:
+        by_kind.setdefault(r.kind, []).append(r)
     resources = [
         replace(
             r,
             sensitive=paths_holding(r.attrs, texts),
-            depends_on=tuple(dict.fromkeys([*r.depends_on, *kinds[r.kind].implied(r, made)])),
+            depends_on=tuple(dict.fromkeys([*r.depends_on, *kinds[r.kind].implied(r, by_kind)])),
         )
         for r in made
     ]
