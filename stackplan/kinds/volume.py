@@ -251,7 +251,12 @@ class VolumeKind(Kind):
                 return None
             raise
         if not volume.attachments and volume.status not in _DETACHING:
-            raise refused  # not for an attachment (a snapshot of it, say): Cinder's reason
+            if volume.status != "available":
+                raise refused  # not for an attachment (a snapshot of it, say): Cinder's reason
+            # Detached since it was refused (the server's update in the same apply let it
+            # go): the refusal is out of date, so once more; a second one is final.
+            cloud.volume.delete_volume(resource_id)
+            return Await(resource_id, frozenset({GONE}), verb="still destroying")
 
         def then() -> Await:
             cloud.volume.delete_volume(resource_id)
