@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator
 from stackplan.kinds.registry import KINDS
 from stackplan.schemas import load_schema
 from stackplan.spec.load import load_yaml
+from stackplan.spec.schema import spec_schema
 from stackplan.spec.validate import schema_problems
 from stackplan.suggest import did_you_mean
 
@@ -21,6 +22,11 @@ def _problems(text: str) -> list[str]:
 
 def test_the_schema_is_a_valid_2020_12_schema() -> None:
     Draft202012Validator.check_schema(load_schema("stackplan"))
+
+
+def test_the_schema_of_the_registered_kinds_is_a_valid_2020_12_schema() -> None:
+    # What validation uses, composed from the kinds: not checked at run time.
+    Draft202012Validator.check_schema(spec_schema(KINDS.values()))
 
 
 def test_a_complete_spec_passes() -> None:
