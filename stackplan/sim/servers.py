@@ -14,6 +14,7 @@ import string
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from stackplan.sim import (
@@ -50,10 +51,13 @@ _PROGRESS_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "
 FAIL_KEY = "sim:fail"  # metadata `sim:fail: build` makes the build end in ERROR
 
 
+# Cached: a poll renders the same servers' times again and again.
+@lru_cache(maxsize=16384)
 def ts(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
+@lru_cache(maxsize=16384)
 def ts_naive(t: float | None) -> str | None:
     if t is None:
         return None

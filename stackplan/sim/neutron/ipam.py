@@ -8,10 +8,12 @@ Neutron picks at random among the first 1000 free addresses of the pools, so doe
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import random
 import socket
 import sqlite3
+from functools import lru_cache
 from typing import Any
 
 from stackplan.sim.neutron.common import NeutronError, conflict, invalid_input
@@ -129,36 +131,52 @@ def overlaps(cidr: str, others: list[str]) -> bool:
     return any(net.overlaps(network(o)) for o in others if network(o).version == net.version)
 
 
-def allocated(conn: sqlite3.Connection, subnet_id: str) -> set[int]:
-    rows = conn.execute(
+def allocated(conn: sqlite3.Connection, subnet_id: str) -> list[int]:
+    """The subnet's allocated addresses as integers, in ascending order."""
+    cur = conn.cursor()
+    cur.row_factory = None  # plain tuples: a subnet of 1,000 ports is read for every port
+    rows = cur.execute(
         "SELECT ip_address FROM neutron_ip_allocations WHERE subnet_id = ?", (subnet_id,)
-    ).fetchall()
-    # inet_pton, not ipaddress: a subnet of 1,000 ports is parsed again for every port.
-    return {_as_int(r["ip_address"]) for r in rows}
+    )
+    return sorted(_as_int(text) for (text,) in rows)
 
 
+@lru_cache(maxsize=65536)
 def _as_int(text: str) -> int:
+    # inet_pton, not ipaddress, and cached: the same addresses are read for every port.
     family = socket.AF_INET6 if ":" in text else socket.AF_INET
     return int.from_bytes(socket.inet_pton(family, text), "big")
 
 
 def pick(conn: sqlite3.Connection, subnet: sqlite3.Row, rng: random.Random) -> str | None:
-    """A free address of the subnet's pools, or None when they are full."""
+    """A free address of the subnet's pools, or None when they are full: at random among
+    the first MAX_WINDOW free ones of the first pool that has any."""
     import json
 
     taken = allocated(conn, subnet["id"])
     factory = ipaddress.IPv4Address if subnet["ip_version"] == 4 else ipaddress.IPv6Address
     for pool in json.loads(subnet["allocation_pools"]):
         start, end = int(address(pool["start"])), int(address(pool["end"]))
-        window: list[int] = []
-        candidate = start
-        while candidate <= end and len(window) < MAX_WINDOW:
-            if candidate not in taken:
-                window.append(candidate)
-            candidate += 1
-        if window:
-            return str(factory(rng.choice(window)))
+        low, high = bisect.bisect_left(taken, start), bisect.bisect_right(taken, end)
+        free = (end - start + 1) - (high - low)
+        if free > 0:
+            # choice over a range draws as choice over the list of free addresses would.
+            nth = rng.choice(range(min(free, MAX_WINDOW)))
+            return str(factory(_nth_free(taken, low, high, start, nth)))
     return None
+
+
+def _nth_free(taken: list[int], low: int, high: int, start: int, nth: int) -> int:
+    """The nth (from 0) address from `start` not in taken[low:high] (sorted): the least x
+    with x - start + 1 - (taken in [start, x]) == nth + 1, found by bisection."""
+    lo, hi = start + nth, start + nth + (high - low)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if mid - start + 1 - (bisect.bisect_right(taken, mid, low, high) - low) > nth:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def store(conn: sqlite3.Connection, port_id: str, subnet: sqlite3.Row, ip: str) -> None:

@@ -77,6 +77,8 @@ CREATE TABLE IF NOT EXISTS neutron_ports (
 );
 CREATE INDEX IF NOT EXISTS neutron_ports_network ON neutron_ports (network_id);
 CREATE INDEX IF NOT EXISTS neutron_ports_device ON neutron_ports (device_id);
+-- A new port's MAC is checked for a namesake on its network: by index, not by scan.
+CREATE INDEX IF NOT EXISTS neutron_ports_mac ON neutron_ports (network_id, mac_address);
 CREATE TABLE IF NOT EXISTS neutron_ip_allocations (
     port_id TEXT NOT NULL,
     subnet_id TEXT NOT NULL,
