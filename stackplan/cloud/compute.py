@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -204,8 +204,11 @@ class ComputeClient:
         status: str | None = None,
         tags: tuple[str, ...] | None = None,
         changes_since: str | None = None,
+        only: Collection[str] | None = None,
     ) -> tuple[ServerInfo, ...]:
-        """Servers of the project with details, all pages. `name` is Nova's regex filter."""
+        """Servers of the project with details, all pages. `name` is Nova's regex filter;
+        `only` keeps the servers of these IDs (the others are not parsed: a poll of 1,000
+        servers awaits a few of them)."""
         params: dict[str, Any] = {}
         if name is not None:
             params["name"] = name
@@ -215,9 +218,10 @@ class ComputeClient:
             params["tags"] = ",".join(tags)
         if changes_since is not None:
             params["changes-since"] = changes_since
-        return tuple(
-            self._server(item) for item in self._pages("servers/detail", "servers", params)
-        )
+        items = self._pages("servers/detail", "servers", params)
+        if only is not None:
+            return tuple(self._server(i) for i in items if str(i.get("id")) in only)
+        return tuple(self._server(item) for item in items)
 
     def get_server(self, server_id: str) -> ServerInfo:
         return self._server(self._call("GET", f"servers/{server_id}")["server"])

@@ -362,8 +362,7 @@ class ServerKind(Kind):
         wanted = set(ids)
         return {
             s.id: _observed(s, volumes={})
-            for s in cloud.compute.list_servers(changes_since=since)
-            if s.id in wanted
+            for s in cloud.compute.list_servers(changes_since=since, only=wanted)
         }
 
     def find_created(
