@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from stackplan.sim import compute, seed
@@ -73,6 +74,7 @@ _V2_ITEMS: Schema = {
 _DISK_BUSES = ("fdc", "ide", "sata", "scsi", "usb", "virtio", "xen", "lxc", "uml")
 
 
+@cache  # read only; built anew it was a deep copy for every server created
 def _schema(version: tuple[int, int]) -> Schema:
     v2 = copy.deepcopy(_LEGACY)
     v2["properties"].update(copy.deepcopy(_V2_ITEMS))
