@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest workers (pytest-xdist): the tests mostly wait on the embedded cloud, so three
+# share two CPUs well. `make test TEST_WORKERS=0` runs them in one process.
+TEST_WORKERS ?= 3
 
 .PHONY: demo test lint bench schemas clean ansible-venv conformance
 
@@ -43,7 +46,7 @@ demo: $(STAMP)
 test: $(STAMP) $(ANSIBLE_STAMP) $(ACTIONLINT_STAMP)
 	$(BIN)/ruff check stackplan tests
 	$(BIN)/ruff format --check stackplan tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 	PYTHON=$(PYTHON) bash tests/install/installed_demo.sh
 
 lint: $(STAMP)
