@@ -45,6 +45,7 @@ from stackplan.kinds.base import (
     Resumable,
 )
 from stackplan.plan.model import Action, Plan, Reason
+from stackplan.state.model import CREATE_TOKEN, RecordStatus, ResourceRecord
 
 # A create that failed without reaching the cloud (checked by its tag) is sent again.
 CREATE_ATTEMPTS = 4
@@ -396,13 +397,39 @@ class Executor:
             {k: v for k, v in (step.change.after or {}).items() if k not in late}
         )
         sent = kind.prepared(self.cloud, attrs)
-        intent = kind.intent(self.cloud, sent)
-        self.recorder.intent(step, marker, intent)
-        made = self._create_once(kind, step, sent, marker, intent)
+        earlier = self._unresolved(step)
+        made = self._made_earlier(kind, step, earlier, sent) if earlier else None
+        if made is None:
+            intent = kind.intent(self.cloud, sent)
+            if earlier is not None:
+                intent = kind.carried_intent(earlier.attributes, intent)
+            self.recorder.intent(step, marker, intent)
+            made = self._create_once(kind, step, sent, marker, intent)
         self.recorder.created(step, made.id, {**attrs, **made.reported})
         if kind.settles:
             return Await(made.id, kind.ready, verb="still creating")
         return None
+
+    def _unresolved(self, step: Step) -> ResourceRecord | None:
+        """The record of an earlier create of this address whose outcome is unknown (a
+        kill between its intent and its answer), when the plan creates it again."""
+        record = self.recorder.record(step.address)
+        if record is None or record.id or record.status is not RecordStatus.PENDING_CREATE:
+            return None
+        return record
+
+    def _made_earlier(
+        self, kind: Kind, step: Step, earlier: ResourceRecord, attrs: Mapping[str, Any]
+    ) -> Made | None:
+        """What the earlier create made, if it landed after this run's refresh looked (a
+        slow create of the run that was killed): found by its intent, not made twice."""
+        token = str(earlier.attributes.get(CREATE_TOKEN, ""))
+        marker = Marker(self.plan.lineage, str(step.address), token, self.plan.stack)
+        found = kind.find_created(self.cloud, marker, earlier.attributes, attrs)
+        if found is None:
+            return None
+        self.emit(Notice(f"{step.address}: an earlier, interrupted create made {found.id}; kept"))
+        return _made(kind, found)
 
     def _create_once(
         self,
@@ -437,8 +464,7 @@ class Executor:
                                 f"{step.address}: create answer lost; found {found.id} by its tag"
                             )
                         )
-                        reported = {k: found.attrs[k] for k in kind.reported if k in found.attrs}
-                        return Made(found.id, reported)
+                        return _made(kind, found)
                     if final:
                         raise
                 why = "nothing carries its tag" if exc.status != 429 else "rate-limited"
@@ -461,6 +487,11 @@ class Executor:
             if exc.status == 404:
                 return None
             raise
+
+
+def _made(kind: Kind, found: ObservedResource) -> Made:
+    """A create's outcome from the resource found in its stead."""
+    return Made(found.id, {k: found.attrs[k] for k in kind.reported if k in found.attrs})
 
 
 def _gave_up(awaiting: Await, found: ObservedResource) -> str | None:

@@ -351,6 +351,14 @@ class Kind:
         namesakes that already exist)."""
         return {}
 
+    def carried_intent(
+        self, earlier: Mapping[str, Any], now: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        """The intent of a create sent while an earlier one is unresolved (its record still
+        pending): what existed before that one is another's; what came since may be what it
+        made, and must stay findable (`now` lists it among the namesakes)."""
+        return now
+
     def create(self, cloud: Any, attrs: Mapping[str, Any], marker: Marker) -> Made:
         """Send the create; return the new ID without waiting for it to settle (the
         executor awaits `ready` for kinds that settle)."""
@@ -409,3 +417,13 @@ class Rebuildable(Protocol):
     def rebuild(
         self, cloud: Any, resource_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
     ) -> Await | None: ...
+
+
+def carried_namesakes(
+    earlier: Mapping[str, Any], now: Mapping[str, Any], key: str
+) -> Mapping[str, Any]:
+    """`now`, its namesakes only those the earlier intent saw too (`Kind.carried_intent`)."""
+    if key not in earlier or key not in now:
+        return now
+    before = set(earlier[key] or ())
+    return {**now, key: sorted(i for i in now[key] or () if i in before)}

@@ -97,6 +97,12 @@ class KeypairKind(Kind):
             return {"name": attrs["name"], _EXISTED: False}
         return {"name": attrs["name"], _EXISTED: True}
 
+    def carried_intent(
+        self, earlier: Mapping[str, Any], now: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        # Absent before the earlier create and there now: that create made it.
+        return {**now, _EXISTED: False} if earlier.get(_EXISTED) is False else now
+
     def find_created(
         self, cloud: Cloud, marker: Marker, intent: Mapping[str, Any], attrs: Mapping[str, Any]
     ) -> ObservedResource | None:

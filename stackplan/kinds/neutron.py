@@ -13,7 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from stackplan.kinds.base import Kind, Limit, Made, Marker, Named, ObservedResource, Reads
+from stackplan.kinds.base import (
+    Kind,
+    Limit,
+    Made,
+    Marker,
+    Named,
+    ObservedResource,
+    Reads,
+    carried_namesakes,
+)
 from stackplan.state.model import CREATE_TOKEN, RecordStatus
 
 if TYPE_CHECKING:
@@ -133,6 +142,11 @@ class NeutronKind(Kind):
             return self._alike_filters(attrs)
         namesakes = [i.id for i in self._alike(cloud, attrs)]
         return {**self._alike_filters(attrs), NAMESAKES: sorted(namesakes)}
+
+    def carried_intent(
+        self, earlier: Mapping[str, Any], now: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        return carried_namesakes(earlier, now, NAMESAKES)
 
     def find_created(
         self, cloud: Cloud, marker: Marker, intent: Mapping[str, Any], attrs: Mapping[str, Any]

@@ -24,6 +24,7 @@ from stackplan.kinds.base import (
     Named,
     ObservedResource,
     Reads,
+    carried_namesakes,
 )
 from stackplan.state.model import CREATE_TOKEN, RecordStatus
 
@@ -108,6 +109,11 @@ class ServerGroupKind(Kind):
     def intent(self, cloud: Cloud, attrs: Mapping[str, Any]) -> dict[str, Any]:
         namesakes = [g.id for g in cloud.compute.list_server_groups() if g.name == attrs["name"]]
         return {"name": attrs["name"], _NAMESAKES: sorted(namesakes)}
+
+    def carried_intent(
+        self, earlier: Mapping[str, Any], now: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        return carried_namesakes(earlier, now, _NAMESAKES)
 
     def create(self, cloud: Cloud, attrs: Mapping[str, Any], marker: Marker) -> Made:
         group = cloud.compute.create_server_group(

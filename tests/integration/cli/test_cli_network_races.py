@@ -191,3 +191,36 @@ def test_groups_tagged_and_not_recorded_are_adopted_with_their_rules(stack: Stac
     }
     no_change(stack)
     stack.cli("destroy", "--auto-approve")
+
+
+def test_a_create_that_lands_after_the_next_runs_refresh_is_kept_not_made_twice(
+    stack: Stack,
+) -> None:
+    # Seen on real Neutron under kill -9: the killed run's create landed only after the
+    # next run's refresh had looked, so that run planned the create again. Its create
+    # first looks for what the earlier intent describes (named so, not there before it,
+    # untagged) and keeps that: one network, recorded and tagged. The plan is saved
+    # before the network appears, as that refresh saw the cloud.
+    stack.write_spec("stack: late\nnetworks:\n  app: {name: late-app}\n")
+    state = State.new("late")
+    intent = {"create_token": "t-1", "name": "late-app", "namesakes": []}
+    address = Address("network", "app")
+    state = state.with_record(
+        ResourceRecord(address, None, intent, status=RecordStatus.PENDING_CREATE)
+    )
+    stack.state.write_text(dump_state(state), encoding="utf-8")
+    stack.cli("plan", "--out", "p.plan")
+    body = {"network": {"name": "late-app"}}
+    resp = stack.cloud.http.post(f"{stack.cloud.url}/networking/v2.0/networks", json=body)
+    assert resp.status_code == 201, resp.text
+    made = resp.json()["network"]
+
+    result = stack.cli("apply", "p.plan")
+    assert f"an earlier, interrupted create made {made['id']}" in result.output, result.output
+    assert [n["id"] for n in stack.cloud.neutron("networks", name="late-app")] == [made["id"]]
+    tags = stack.cloud.neutron_one("networks", made["id"])["tags"]
+    assert f"stackplan:address={address}" in tags, tags
+    assert {r["address"]: r["id"] for r in records(stack)} == {str(address): made["id"]}
+    no_change(stack)
+    stack.cli("destroy", "--auto-approve")
+    assert stack.cloud.neutron("networks", name="late-app") == []
