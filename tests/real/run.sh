@@ -64,6 +64,11 @@ if ! "$HARNESS_DIR/start-all.sh" "${reset[@]}" neutron cinder >> "$LOG" 2>&1; th
     say "the harness did not start (see $HARNESS_HOME/logs)"
     exit 1
 fi
+if ! .venv/bin/python -m tests.real.ready >> "$LOG" 2>&1; then
+    tail -n 5 "$LOG" >&2
+    say "the harness started but Neutron never listed \`public\` to demo"
+    exit 1
+fi
 t_start=$(( $(now) - t0 ))
 say "harness started in ${t_start}s"
 
