@@ -10,6 +10,7 @@ Locking is in `lock.py`.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -81,7 +82,10 @@ class LocalStateStore:
         data = self._read_bytes(self.path)
         if data is None:
             return None
-        return self._load(data).state
+        # An apply reads back what it has just written (its outputs come from the state
+        # as stored): parsing and validating 1,000 records again cost ~60 ms. A State is
+        # immutable; the copy keeps each read's value its own all the same.
+        return copy.copy(self._current(data))
 
     def write(self, state: State) -> None:
         """Replace the file with `state` atomically, keeping the old state as the backup;
