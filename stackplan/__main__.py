@@ -1,3 +1,3 @@
-from stackplan.cli.main import main
+from stackplan.cli.main import entry_point
 
-main()
+entry_point()

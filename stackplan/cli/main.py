@@ -6,6 +6,7 @@ need them, so that `stackplan --help` starts fast.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import platform
@@ -412,6 +413,17 @@ def main() -> None:
         )
         raise SystemExit(exit_codes.ERROR) from None
     raise SystemExit(code if isinstance(code, int) else exit_codes.OK)
+
+
+def entry_point() -> None:
+    """The `stackplan` command: `main`, in a process that ends when it returns."""
+    try:
+        main()
+    finally:
+        # Interpreter shutdown's last full collection walks every object the run made
+        # (0.1-0.17 s after a 1,000-server apply) to free memory the OS takes back anyway.
+        # Frozen objects are left out of it; files, locks and state are closed already.
+        gc.freeze()
 
 
 def _click_exceptions() -> Any:
