@@ -1,7 +1,8 @@
 """Walks a plan's step graph against the cloud, up to `parallelism` operations at once.
 
 API calls run in a thread pool; waiting for the cloud (BUILD → ACTIVE, deletes) holds no
-slot: the walker polls every awaited resource with one list call per interval. The state
+slot: the walker polls every awaited resource with one list call per kind per interval,
+in threads of its own, and goes on starting steps while a poll is out. The state
 is written after every completed step, and before every create (the intent, with the
 marker that finds the server again if the create's answer is lost).
 """
@@ -54,6 +55,8 @@ CALM_SECONDS = 2.0
 # What a wait for the cloud (a build) weighs against one API call when the walker ranks
 # the steps ready to start: a 5 s build is ~50 calls at 20 ms with a few in flight.
 SETTLE_WEIGHT = 50.0
+# The kinds polled at once (servers, volumes, ports, floating IPs): one thread each.
+POLL_THREADS = 4
 
 _VERBS = {  # phase -> (started, done, progress)
     CREATE: ("Creating", "Creation complete", "still creating"),
@@ -108,6 +111,17 @@ class _Waiting:
     last_progress: float
 
 
+@dataclass(frozen=True)
+class _Poll:
+    """One poll under way: per kind, the waits it covers and the list call answering."""
+
+    waits: dict[str, tuple[_Waiting, ...]]
+    answers: dict[str, Future[dict[str, ObservedResource]]]
+
+    def done(self) -> bool:
+        return all(f.done() for f in self.answers.values())
+
+
 @dataclass
 class _Walk:
     graph: nx.DiGraph
@@ -120,6 +134,7 @@ class _Walk:
     running: dict[Future[Any], Step] = field(default_factory=dict)
     waiting: dict[str, _Waiting] = field(default_factory=dict)
     next_poll: float = 0.0  # monotonic time of the next poll of what is waited for
+    polling: _Poll | None = None  # the poll out now, if any
     started_at: dict[Step, float] = field(default_factory=dict)
     # Ordered sets (dicts of None): a step's address is looked up in them as each ends.
     done: dict[Address, None] = field(default_factory=dict)
@@ -163,7 +178,13 @@ class Executor:
             if n == 0:
                 _push(walk, step)
         walk.next_poll = time.monotonic() + self.options.poll_interval
-        with ThreadPoolExecutor(max_workers=max(1, self.options.parallelism)) as pool:
+        width = max(1, self.options.parallelism)
+        # Polls have threads of their own: a list of 1,000 servers takes ~0.2 s, and a
+        # walker waiting for it would leave every slot that frees meanwhile idle.
+        with (
+            ThreadPoolExecutor(max_workers=width) as pool,
+            ThreadPoolExecutor(max_workers=POLL_THREADS, thread_name_prefix="poll") as polls,
+        ):
             while walk.ready or walk.running or walk.waiting:
                 if self.cancel.is_set() or self._stopped:
                     self._drain(walk)
@@ -175,11 +196,16 @@ class Executor:
                         continue  # skipped since: a dependency failed
                     self._start(walk, step)
                     walk.running[pool.submit(self._run_step, step)] = step
-                timeout = max(0.0, walk.next_poll - time.monotonic()) if walk.waiting else 0.2
+                timeout = 0.2
+                if walk.waiting and walk.polling is None:
+                    timeout = max(0.0, walk.next_poll - time.monotonic())
                 self._collect(walk, timeout)
-                if walk.waiting and time.monotonic() >= walk.next_poll:
-                    settled = self._poll(walk, pool)
+                if walk.polling is not None and walk.polling.done():
+                    settled = self._polled(walk, walk.polling, pool)
+                    walk.polling = None
                     walk.next_poll = time.monotonic() + self._poll_interval(settled, walk)
+                elif walk.polling is None and walk.waiting and time.monotonic() >= walk.next_poll:
+                    walk.polling = self._poll(walk, polls)
         settling = tuple(dict.fromkeys(w.step.address for w in walk.waiting.values()))
         seen = {*walk.done, *(a for a, _ in walk.failed), *walk.skipped, *settling}
         never = sorted({s.address for s in graph.nodes} - seen, key=Address.sort_key)
@@ -223,12 +249,15 @@ class Executor:
 
     def _collect(self, walk: _Walk, timeout: float) -> None:
         """Wait up to `timeout` for running operations; handle each one that finished."""
-        if not walk.running:
+        answers = list(walk.polling.answers.values()) if walk.polling is not None else []
+        if not walk.running and not answers:
             time.sleep(min(timeout, 0.2))
             return
         # Woken the moment one ends (a step's successors start then, not at the next
-        # tick); at most 0.2 s, so an interrupt is seen soon.
-        ended, _ = wait(list(walk.running), timeout=min(timeout, 0.2), return_when=FIRST_COMPLETED)
+        # tick) or a poll is answered; at most 0.2 s, so an interrupt is seen soon.
+        ended, _ = wait(
+            [*walk.running, *answers], timeout=min(timeout, 0.2), return_when=FIRST_COMPLETED
+        )
         finished = [f for f in walk.running if f in ended]  # in the order they started
         for future in finished:
             step = walk.running.pop(future)
@@ -265,24 +294,35 @@ class Executor:
             return min(interval, self.options.quick_poll_interval)
         return interval
 
-    def _poll(self, walk: _Walk, pool: ThreadPoolExecutor) -> int:
-        """One list call per kind covers every resource being waited for; returns how many
-        waits ended (done or failed)."""
-        by_kind: dict[str, list[str]] = {}
-        for rid, waiting in walk.waiting.items():
-            by_kind.setdefault(waiting.step.address.kind, []).append(rid)
+    def _poll(self, walk: _Walk, polls: ThreadPoolExecutor) -> _Poll:
+        """Send one list call per kind, covering every resource being waited for now."""
+        waits: dict[str, list[_Waiting]] = {}
+        for waiting in walk.waiting.values():
+            waits.setdefault(waiting.step.address.kind, []).append(waiting)
+        answers = {
+            name: polls.submit(
+                self.kinds[name].poll, self.cloud, [w.awaiting.resource_id for w in ws], self._since
+            )
+            for name, ws in waits.items()
+        }
+        return _Poll({name: tuple(ws) for name, ws in waits.items()}, answers)
+
+    def _polled(self, walk: _Walk, poll: _Poll, pool: ThreadPoolExecutor) -> int:
+        """End the waits `poll` found ended; returns how many ended (done or failed)."""
         now = time.monotonic()
         before = len(walk.waiting)
         arrived: list[_Waiting] = []
         settled: list[tuple[Step, Mapping[str, Any]]] = []
-        for kind_name, ids in by_kind.items():
+        for kind_name, waits in poll.waits.items():
             try:
-                seen = self.kinds[kind_name].poll(self.cloud, ids, self._since)
+                seen = poll.answers[kind_name].result()
             except CloudError as exc:
                 self.emit(Notice(f"Polling {kind_name}s failed, will retry: {exc.message}"))
                 continue
-            for rid in ids:
-                waiting = walk.waiting[rid]
+            for waiting in waits:
+                rid = waiting.awaiting.resource_id
+                if walk.waiting.get(rid) is not waiting:
+                    continue  # replaced meanwhile by a later wait, which this poll predates
                 found = seen.get(rid)
                 status = found.status if found is not None else None
                 if status is None and GONE in waiting.awaiting.until:
@@ -349,6 +389,7 @@ class Executor:
         """After an interrupt: let operations already sent finish, start nothing new."""
         why = "The state cannot be written" if self._stopped else "Interrupt received"
         self.emit(Notice(f"{why}: waiting for operations in flight, starting none."))
+        walk.polling = None  # its answer would end no wait that matters now
         while walk.running:
             self._collect(walk, 0.5)
         # Waits need no finishing: the state already holds the ID of everything created.
