@@ -1,6 +1,7 @@
 """The embedded cloud's address picking: at random among the first 1000 free addresses of
 the first pool with any, as Neutron's built-in IPAM does. Checked against the plain scan
-it replaced (every candidate from the pool's start), draw for draw."""
+it replaced (every candidate from the pool's start), draw for draw, with the allocations
+kept in memory between picks and read again when a change or a rollback moved them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sqlite3
 
 import pytest
 
-from stackplan.sim.neutron import ipam
+from stackplan.sim.neutron import ipam, schema
 
 
 def _scan(taken: set[int], pools: list[dict[str, str]], rng: random.Random) -> str | None:
@@ -27,10 +28,7 @@ def _scan(taken: set[int], pools: list[dict[str, str]], rng: random.Random) -> s
 
 
 def _subnet(conn: sqlite3.Connection, version: int, pools: list[tuple[str, str]]) -> dict:
-    conn.execute(
-        "CREATE TABLE neutron_ip_allocations (port_id TEXT, subnet_id TEXT, network_id TEXT,"
-        " ip_address TEXT, PRIMARY KEY (subnet_id, ip_address))"
-    )
+    schema.create_tables(conn)
     return {
         "id": "subnet-1",
         "network_id": "net-1",
@@ -79,3 +77,15 @@ def test_a_full_pool_gives_none() -> None:
         assert picked in ("10.0.0.2", "10.0.0.3", "10.0.0.4")
         ipam.store(conn, f"p{n}", subnet, picked)
     assert ipam.pick(conn, subnet, rng) is None
+
+
+def test_a_rolled_back_allocation_is_free_again() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    subnet = _subnet(conn, 4, [("10.0.0.2", "10.0.0.3")])
+    ipam.store(conn, "p0", subnet, "10.0.0.2")
+    conn.execute("BEGIN")
+    assert ipam.pick(conn, subnet, random.Random(1)) == "10.0.0.3"
+    ipam.store(conn, "p1", subnet, "10.0.0.3")
+    assert ipam.pick(conn, subnet, random.Random(1)) is None  # full, as this transaction sees
+    conn.execute("ROLLBACK")
+    assert ipam.pick(conn, subnet, random.Random(1)) == "10.0.0.3"

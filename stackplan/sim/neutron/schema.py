@@ -8,6 +8,7 @@ the `seeded` marker and leaves the tables as the last run left them.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import weakref
 
@@ -87,6 +88,12 @@ CREATE TABLE IF NOT EXISTS neutron_ip_allocations (
     PRIMARY KEY (subnet_id, ip_address)
 );
 CREATE INDEX IF NOT EXISTS neutron_ip_port ON neutron_ip_allocations (port_id);
+-- A subnet's allocations stamped anew (at random) by every change to them: the sorted
+-- addresses that picking one reads are kept in memory while the stamp stays (ipam.py).
+CREATE TABLE IF NOT EXISTS neutron_ipam_stamps (
+    subnet_id TEXT PRIMARY KEY,
+    stamp INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS neutron_port_groups (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     port_id TEXT NOT NULL,
@@ -182,6 +189,30 @@ _ready: weakref.WeakSet[Database] = weakref.WeakSet()
 # port functions) and must not wait for itself; every other thread waits for the tables.
 _making: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()
 
+# Statements of their own: a trigger's body has semicolons.
+_TRIGGERS = [
+    f"""CREATE TRIGGER IF NOT EXISTS neutron_ipam_{event.lower()}d AFTER {event}
+    ON neutron_ip_allocations BEGIN
+    INSERT OR REPLACE INTO neutron_ipam_stamps VALUES ({row}.subnet_id, random());
+    END"""
+    for event, row in (("INSERT", "NEW"), ("DELETE", "OLD"), ("UPDATE", "OLD"))
+]
+_TRIGGERS.append(
+    """CREATE TRIGGER IF NOT EXISTS neutron_ipam_moved AFTER UPDATE OF subnet_id
+    ON neutron_ip_allocations BEGIN
+    INSERT OR REPLACE INTO neutron_ipam_stamps VALUES (NEW.subnet_id, random());
+    END"""
+)
+
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    """Neutron's tables, indexes and triggers, where they are not yet."""
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    for trigger in _TRIGGERS:
+        conn.execute(trigger)
+
 
 def ready(ctx: Context) -> None:
     """Create the tables and the seed if this database has not got them yet."""
@@ -195,9 +226,7 @@ def ready(ctx: Context) -> None:
         _making[ctx.db] = threading.get_ident()
         try:
             with ctx.db.write() as conn:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                create_tables(conn)
                 for table, columns in _LATER_COLUMNS.items():
                     have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
                     for column, kind in columns.items():
