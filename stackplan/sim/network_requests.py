@@ -153,9 +153,9 @@ def find_group(ctx: Context, conn: sqlite3.Connection, who: Caller, ref: str) ->
     """A group's id from its id (any group the caller may see) or its name (in the
     caller's project), as neutronclient's `find_resourceid_by_name_or_id` finds it for
     Nova; None if there is none. Several of that name are its 409 NoUniqueMatch."""
-    if is_uuid(ref) and lookups.find_groups(ctx, conn, who, ids=[ref]):
+    if is_uuid(ref) and lookups.group_rows(ctx, conn, who, ids=[ref]):
         return ref
-    named = lookups.find_groups(ctx, conn, who, project_id=who.project_id, name=ref)
+    named = lookups.group_rows(ctx, conn, who, project_id=who.project_id, name=ref)
     if len(named) > 1:
         raise ApiError(
             409,

@@ -96,7 +96,7 @@ def _group_ids(
     Neutron; others are matched by id, then by name, among the project's groups."""
     if not refs or refs == ["default"]:
         return []
-    mine = lookups.find_groups(ctx, conn, who, project_id=project_id)
+    mine = lookups.group_rows(ctx, conn, who, project_id=project_id)
     by_id = {g["id"] for g in mine}
     ids = []
     for ref in refs:

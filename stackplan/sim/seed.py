@@ -133,7 +133,12 @@ FLAVORS_BY_ID = {f.id: f for f in FLAVORS}
 IMAGES_BY_ID = {i.id: i for i in IMAGES}
 
 
+_USERS_BY_ID = {u.id: u for u in USERS}
+
+
 def find_user(name: str | None = None, user_id: str | None = None) -> User | None:
+    if name is None and user_id is not None:
+        return _USERS_BY_ID.get(user_id)  # every server a listing renders asks
     return next((u for u in USERS if u.name == name or u.id == user_id), None)
 
 
