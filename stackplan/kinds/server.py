@@ -37,7 +37,7 @@ from stackplan.kinds.base import (
     ResolveContext,
 )
 from stackplan.kinds.neutron import all_ports, has_neutron, ports_soon, project_of
-from stackplan.kinds.server_images import check_fit, find_flavor, find_image
+from stackplan.kinds.server_images import both_soon, check_fit, find_flavor, find_image
 from stackplan.kinds.volume import all_volumes
 
 if TYPE_CHECKING:
@@ -266,6 +266,7 @@ class ServerKind(Kind):
             return attrs  # resolved before (a saved plan, an import)
         if attrs.get("networks") in (None, "auto"):
             _check_one_network(ctx)
+        both_soon(ctx)
         vols.check_free(ctx, attrs.get("volumes"), ctx.address)
         vols.check_boot(ctx, attrs.get("boot_volume"))
         image = find_image(ctx, attrs.get("image") or {})

@@ -18,11 +18,23 @@ if TYPE_CHECKING:
 
 
 def flavors(ctx: ResolveContext) -> tuple[Flavor, ...]:
-    return ctx.reads.get("compute.flavors", lambda: ctx.reads.cloud.compute.known_flavors())
+    return ctx.reads.get(_FLAVORS, lambda: ctx.reads.cloud.compute.known_flavors())
 
 
 def images(ctx: ResolveContext) -> tuple[Image, ...]:
-    return ctx.reads.get("images", lambda: ctx.reads.cloud.list_images())
+    return ctx.reads.get(_IMAGES, lambda: ctx.reads.cloud.list_images())
+
+
+def both_soon(ctx: ResolveContext) -> None:
+    """Start listing images and flavors side by side: looked up one after the other, the
+    second listing was a round trip more before the plan."""
+    reads = ctx.reads
+    reads.soon(_IMAGES, lambda: reads.cloud.list_images())
+    reads.soon(_FLAVORS, lambda: reads.cloud.compute.known_flavors())
+
+
+_FLAVORS = "compute.flavors"
+_IMAGES = "images"
 
 
 def find_image(ctx: ResolveContext, ref: Mapping[str, Any]) -> Image | None:

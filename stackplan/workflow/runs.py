@@ -199,16 +199,18 @@ def _make_plan(
     # Names are looked up while the stack's resources are read: both are mostly waits
     # for the cloud, and they share the run's listings (each fetched once). A refresh
     # that fails is the error shown; the lookups' end is awaited either way.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="resolve") as aside:
+    # The quota is read beside them too: it depends on neither.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="resolve") as aside:
         resolving = None if options.destroy else aside.submit(resolve, desired, reads, KINDS)
+        quota = None if options.destroy else aside.submit(_limits, reads, wanted)
         observed = (
             refresh(prior, reads, KINDS, lineage, wanted) if options.refresh else unrefreshed()
         )
         resolved = desired if resolving is None else resolving.result()
+        limits = None if quota is None else quota.result()
     first = prior is None and options.refresh and not options.destroy
     if first and not options.allow_duplicate_stack:
         _refuse_a_second_copy(desired, reads, wanted, where)
-    limits = None if options.destroy else _limits(reads, wanted)
     diff_options = DiffOptions(
         targets=options.targets,
         replace=options.replace,
