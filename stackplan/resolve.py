@@ -58,6 +58,7 @@ def resolve(desired: Desired, reads: Reads, kinds: Mapping[str, Kind]) -> Desire
     spec_names: dict[str, set[str]] = {}
     for resource in desired.resources:
         spec_names.setdefault(resource.kind, set()).add(resource.address.name)
+    _prefetch(desired, reads, kinds)
     for resource in desired.resources:
         kind = kinds[resource.kind]
         ctx = _Context(reads, kind, resource, problems)
@@ -67,6 +68,33 @@ def resolve(desired: Desired, reads: Reads, kinds: Mapping[str, Kind]) -> Desire
     if problems:
         raise _error(problems)
     return desired.with_resources(tuple(resolved))
+
+
+def _prefetch(desired: Desired, reads: Reads, kinds: Mapping[str, Kind]) -> None:
+    """Start every listing the resolution will read, each in the background: walked one
+    resource after another, they were a chain of round trips (groups, then networks,
+    then images...). Each is fetched once; an error surfaces where it is read."""
+    named: dict[str, None] = {}
+    for resource in desired.resources:
+        _targets(resource.attrs, named)
+    for name in named:
+        target = kinds[name]
+        reads.soon(f"resolve.{name}", lambda target=target: target.lookup(reads))
+    for name in dict.fromkeys(r.kind for r in desired.resources):
+        kinds[name].prefetch(reads)
+
+
+def _targets(value: Any, out: dict[str, None]) -> None:
+    """The kinds `value` names cloud resources of, into `out` (an ordered set)."""
+    if isinstance(value, Mapping):
+        if CLOUD_REF in value:
+            out[str(value[CLOUD_REF])] = None
+        else:
+            for v in value.values():
+                _targets(v, out)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _targets(v, out)
 
 
 def _walk(

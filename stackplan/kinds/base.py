@@ -289,6 +289,10 @@ class Kind:
         and flavor). References to other kinds are resolved before, by the resolver."""
         return attrs
 
+    def prefetch(self, reads: Reads) -> None:
+        """Start the listings only this kind's `resolve` reads (`Reads.soon`), so that they
+        come side by side with the others rather than one after the other."""
+
     def recorded(self, attrs: Mapping[str, Any]) -> Mapping[str, Any]:
         """The attributes compared and kept in state for desired `attrs` (pure): bulky or
         sensitive values are replaced by their digests."""

@@ -266,7 +266,6 @@ class ServerKind(Kind):
             return attrs  # resolved before (a saved plan, an import)
         if attrs.get("networks") in (None, "auto"):
             _check_one_network(ctx)
-        both_soon(ctx)
         vols.check_free(ctx, attrs.get("volumes"), ctx.address)
         vols.check_boot(ctx, attrs.get("boot_volume"))
         image = find_image(ctx, attrs.get("image") or {})
@@ -285,6 +284,9 @@ class ServerKind(Kind):
             flavor_disk=flavor.disk,
         )
         return out
+
+    def prefetch(self, reads: Reads) -> None:
+        both_soon(reads)
 
     def recorded(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         # The user data itself can be large and hold credentials: state keeps its digest.

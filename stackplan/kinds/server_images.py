@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from stackplan.errors import CloudError
-from stackplan.kinds.base import ResolveContext
+from stackplan.kinds.base import Reads, ResolveContext
 from stackplan.suggest import names_hint
 
 if TYPE_CHECKING:
@@ -25,10 +25,9 @@ def images(ctx: ResolveContext) -> tuple[Image, ...]:
     return ctx.reads.get(_IMAGES, lambda: ctx.reads.cloud.list_images())
 
 
-def both_soon(ctx: ResolveContext) -> None:
+def both_soon(reads: Reads) -> None:
     """Start listing images and flavors side by side: looked up one after the other, the
     second listing was a round trip more before the plan."""
-    reads = ctx.reads
     reads.soon(_IMAGES, lambda: reads.cloud.list_images())
     reads.soon(_FLAVORS, lambda: reads.cloud.compute.known_flavors())
 
