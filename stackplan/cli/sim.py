@@ -80,6 +80,12 @@ def serve(
         callback=_private_cidr,
     ),
     no_quota: bool = typer.Option(False, "--no-quota", help="Make every quota unlimited."),
+    no_port_tags_at_create: bool = typer.Option(
+        False,
+        "--no-port-tags-at-create",
+        help="Leave the tags of a port's POST off it, as a Neutron without ML2's "
+        "tag_ports_during_bulk_creation driver does (the client tags it after).",
+    ),
 ) -> None:
     """Serve the cloud on one port laid out like devstack: /identity, /compute, /image."""
     from stackplan.sim.app import SimOptions
@@ -121,6 +127,7 @@ def serve(
                 hosts=hosts,
                 shared_network=not no_shared_network,
                 private_cidr=private_cidr,
+                port_tags_at_create=not no_port_tags_at_create,
             )
         )
     except OSError as exc:

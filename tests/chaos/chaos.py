@@ -56,6 +56,7 @@ class ChaosOptions:
     max_seconds: float = 1800.0  # the whole run stops after this, whatever the kill count
     rekill_chance: float = 0.3  # how often the re-run after a kill is killed as well
     postgres: bool = False  # the state in a PostgreSQL server of its own, not a file
+    sim_args: tuple[str, ...] = ()  # more `sim serve` flags (a cloud of another make)
 
 
 @dataclass
@@ -121,6 +122,7 @@ class _Sim:
             str(options.build_seconds),
             "--latency-ms",
             str(options.latency_ms),
+            *options.sim_args,
         ]
         self.proc = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

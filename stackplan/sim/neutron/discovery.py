@@ -188,12 +188,18 @@ def resources(ctx: Context, req: Request) -> Response:
     return Response(200, {"resources": layout})
 
 
+def _aliases(ctx: Context) -> list[str]:
+    """The extensions this cloud has (ML2's extension drivers are a deployment's choice)."""
+    dropped = () if ctx.options.port_tags_at_create else ("tag-ports-during-bulk-creation",)
+    return [a for a in EXTENSIONS if a not in dropped]
+
+
 def extensions(ctx: Context, req: Request) -> Response:
-    return Response(200, {"extensions": [_extension(a) for a in EXTENSIONS]})
+    return Response(200, {"extensions": [_extension(a) for a in _aliases(ctx)]})
 
 
 def extension(ctx: Context, req: Request) -> Response:
     alias = param(req, "alias")
-    if alias not in EXTENSIONS:
+    if alias not in _aliases(ctx):
         raise NeutronError(404, "HTTPNotFound", f"Extension with alias {alias} does not exist")
     return Response(200, {"extension": _extension(alias)})

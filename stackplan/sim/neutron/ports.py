@@ -172,7 +172,8 @@ def create(ctx: Context, conn: sqlite3.Connection, who: Caller, p: dict[str, Any
         (int(security), pc.stored_pairs(pairs, mac), port_id),
     )
     pc.bind_groups(conn, port_id, groups)
-    store.add_tags(conn, KIND, port_id, p["tags"])
+    if ctx.options.port_tags_at_create:
+        store.add_tags(conn, KIND, port_id, p["tags"])
     return port_id
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from tests.integration.sim.neutron.conftest import error
+from tests.integration.sim.neutron.conftest import Neutron, error
 
 
 def test_port_defaults(demo):
@@ -172,6 +172,20 @@ def test_ports_take_tags_at_create_and_mac_checks(demo):
     assert error(demo.put(f"/ports/{port['id']}", new_mac), 403)[1] == (
         "(rule:update_port and rule:update_port:mac_address) is disallowed by policy"
     )
+
+
+def test_a_neutron_without_the_tagging_driver_leaves_a_ports_tags_off(make_sim):
+    # The conformance harness's Neutron: ML2 loads no `tag_ports_during_bulk_creation`.
+    demo = Neutron(make_sim(port_tags_at_create=False).url, "demo")
+    net, _ = demo.network_with_subnet("10.79.0.0/24")
+    port = demo.create("port", network_id=net["id"], tags=["red"])
+    assert port["tags"] == [] and demo.show("ports", port["id"])["tags"] == []
+    aliases = {e["alias"] for e in demo.listing("extensions")}
+    assert "tag-ports-during-bulk-creation" not in aliases and "standard-attr-tag" in aliases
+    assert error(demo.get("/extensions/tag-ports-during-bulk-creation"), 404)[0] == "HTTPNotFound"
+    resp = demo.put(f"/ports/{port['id']}/tags", {"tags": ["red"]})  # what a client does next
+    assert resp.status_code == 200, resp.text
+    assert demo.show("ports", port["id"])["tags"] == ["red"]
 
 
 def test_router_interface_port_cannot_be_deleted_directly(demo):
