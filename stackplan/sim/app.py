@@ -39,17 +39,24 @@ __all__ = ["DEFAULT_PORT", "SimHandle", "SimOptions", "serve", "start"]
 
 
 class Stats:
-    """Request counters by `METHOD /route/template` and by status; thread-safe."""
+    """Request counters by `METHOD /route/template` and by status, and when the first
+    request since the last reset arrived and the last one was handled (before the added
+    latency; Unix seconds): a benchmark tells a command's start-up and wind-down apart
+    from its time on the wire."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._routes: Counter[str] = Counter()
         self._statuses: Counter[str] = Counter()
+        self._first: float | None = None
+        self._last: float | None = None
 
-    def count(self, key: str, status: int) -> None:
+    def count(self, key: str, status: int, arrived: float) -> None:
         with self._lock:
             self._routes[key] += 1
             self._statuses[str(status)] += 1
+            self._first = arrived if self._first is None else min(self._first, arrived)
+            self._last = time.time()
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -57,12 +64,15 @@ class Stats:
                 "total": sum(self._routes.values()),
                 "routes": dict(self._routes),
                 "statuses": dict(self._statuses),
+                "first_arrived": self._first,
+                "last_handled": self._last,
             }
 
     def reset(self) -> None:
         with self._lock:
             self._routes.clear()
             self._statuses.clear()
+            self._first = self._last = None
 
 
 class RateLimiter:
@@ -137,6 +147,7 @@ class Simulator:
 
     def handle(self, req: Request) -> tuple[Response, str]:
         """The response and the service whose conventions it follows."""
+        arrived = time.time()
         # the id Nova records an instance action under is the one the answer carries
         req = replace(req, request_id=f"req-{uuid.uuid4()}")
         path, url_project = routes.split_project(req.path.rstrip("/") or "/")
@@ -171,7 +182,7 @@ class Simulator:
         headers.update(_request_ids(service, template, response.status, req.request_id))
         response = replace(response, headers={**headers, **response.headers})
         if service != "sim":
-            self.stats.count(key, response.status)
+            self.stats.count(key, response.status, arrived)
         return response, service
 
     def _sim(self, req: Request) -> Response:

@@ -20,6 +20,7 @@ from tests.bench.harness import (
     load_average,
     polls_by_kind,
     run,
+    wire_split,
 )
 
 # The seeded `public` holds a /24: too few floating IPs for 1,000 servers, so the bench
@@ -116,6 +117,7 @@ def _measured(
         "lower_bound_seconds": round(lower, 3),
         "ratio": round(result.seconds / lower, 2) if lower else None,
         "polls": polls_by_kind(stats["routes"]),
+        **wire_split(result, stats),
         "max_rss_mib": round(result.max_rss_mib, 1),
         "load": load_average(),
         "routes": stats["routes"],

@@ -26,17 +26,40 @@ PARALLELISM = 10  # apply's default, which the lower bounds use
 
 @dataclass(frozen=True)
 class Run:
-    """One finished command: exit code, wall seconds, peak RSS in MiB, its output."""
+    """One finished command: exit code, wall seconds, peak RSS in MiB, its output, and
+    when it started (Unix seconds, to set beside the cloud's own clock)."""
 
     returncode: int
     seconds: float
     max_rss_mib: float
     output: str
+    started_at: float = 0.0
+
+
+def wire_split(result: Run, stats: dict[str, Any]) -> dict[str, float | None]:
+    """How long `result` ran before its first request reached the cloud (start-up, the
+    spec, the state) and after its last was handled (its last answer's latency, the
+    state's last write, the report, the exit): the part no request count explains."""
+    first, last = stats.get("first_arrived"), stats.get("last_handled")
+    if first is None or last is None:
+        return {"before_first_request": None, "after_last_request": None}
+    return {
+        "before_first_request": round(first - result.started_at, 3),
+        "after_last_request": round(result.started_at + result.seconds - last, 3),
+    }
+
+
+def wire_note(measured: dict[str, Any]) -> str:
+    before, after = measured.get("before_first_request"), measured.get("after_last_request")
+    if before is None or after is None:
+        return ""
+    return f"first request at {before:.2f} s, {after:.2f} s after the last; "
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, check: bool = True) -> Run:
     """Run `args`, measuring wall time and the peak memory of that process alone."""
     with tempfile.TemporaryFile("w+") as out:
+        started_at = time.time()
         started = time.perf_counter()
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -46,7 +69,7 @@ def run(args: list[str], env: dict[str, str], cwd: Path, check: bool = True) -> 
         text = out.read()
     if check and proc.returncode != 0:
         raise SystemExit(f"{shlex.join(args)} exited {proc.returncode}:\n{text[-3000:]}")
-    return Run(proc.returncode, seconds, usage.ru_maxrss / 1024, text)
+    return Run(proc.returncode, seconds, usage.ru_maxrss / 1024, text, started_at)
 
 
 def load_average() -> float:

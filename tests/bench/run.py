@@ -55,6 +55,8 @@ from tests.bench.harness import (  # noqa: E402
     load_average,
     machine,
     run,
+    wire_note,
+    wire_split,
 )
 
 POLL_ROUTE = "GET /compute/v2.1/servers/detail"
@@ -134,6 +136,7 @@ def bench_apply(work: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
         "poll_requests": stats["routes"].get(POLL_ROUTE, 0) - 1,
         "lower_bound_seconds": round(bound, 3),
         "ratio": round(applied.seconds / bound, 2),
+        **wire_split(applied, stats),
         "max_rss_mib": round(applied.max_rss_mib, 1),
         "load": load,
         "routes": stats["routes"],
@@ -222,7 +225,7 @@ def table(results: dict[str, Any]) -> str:
     for a in results.get("apply", []):
         add(f"`apply`, create {a['servers']:,} servers", a["seconds"], a["load"],
             a["requests"], f"{a['ratio']:.2f}x lower bound {a['lower_bound_seconds']:.2f} s; "
-            f"{a['poll_requests']} polls")  # fmt: skip
+            f"{wire_note(a)}{a['poll_requests']} polls")  # fmt: skip
     for a in results.get("apply", []):
         add(f"`destroy`, {a['servers']:,} servers", a["destroy_seconds"], a["destroy_load"],
             a["destroy_requests"], "")  # fmt: skip
@@ -235,7 +238,8 @@ def table(results: dict[str, Any]) -> str:
                 if what != "plan" else ""
             )  # fmt: skip
             add(f"full stack {f['servers']:,}: {verb}", m["seconds"], m["load"], m["requests"],
-                f"{bound}polls: {_polls(m['polls'])}; RSS {m['max_rss_mib']:.0f} MiB")  # fmt: skip
+                f"{bound}{wire_note(m)}polls: {_polls(m['polls'])}; "
+                f"RSS {m['max_rss_mib']:.0f} MiB")  # fmt: skip
     if "state_writes" in results:
         w = results["state_writes"]
         for where, key in (("PostgreSQL", "postgres"), ("local file", "local")):
@@ -327,7 +331,7 @@ def main() -> None:
             for n in _sizes(args.apply_sizes):
                 results["apply"].append(bench_apply(work, n, args))
                 a = results["apply"][-1]
-                say(f"apply {n}: {a['seconds']:.3f} s, ratio {a['ratio']}")
+                say(f"apply {n}: {a['seconds']:.3f} s, ratio {a['ratio']} ({wire_note(a)[:-2]})")
         if "full" in cases:
             results["full"] = []
             for n in _sizes(args.full_sizes):
@@ -335,7 +339,7 @@ def main() -> None:
                 for what in ("plan", "apply", "destroy"):
                     m = f[what]
                     say(f"full {n} {what}: {m['requests']} requests, {m['seconds']:.3f} s, "
-                        f"ratio {m['ratio']}")  # fmt: skip
+                        f"ratio {m['ratio']} ({wire_note(m)[:-2]})")  # fmt: skip
         if "writes" in cases:
             results["state_writes"] = w = bench_state_writes(work)
             say(f"state write 1000 (PostgreSQL): {w['postgres_median_ms']} ms")

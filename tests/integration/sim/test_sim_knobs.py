@@ -37,14 +37,19 @@ def test_stats_count_requests_per_route_and_reset(make_sim):
     sim = make_sim()
     api = Api(sim.url)
     assert requests.delete(f"{sim.url}/_sim/stats").status_code == 204
+    assert requests.get(f"{sim.url}/_sim/stats").json()["first_arrived"] is None
+    before = time.time()
     api.compute("GET", "/servers/detail")
     api.compute("GET", "/servers/detail")
     api.compute("GET", "/servers/00000000-0000-0000-0000-000000000000")
+    after = time.time()
     stats = requests.get(f"{sim.url}/_sim/stats").json()
     assert stats["total"] == 3
     assert stats["routes"]["GET /compute/v2.1/servers/detail"] == 2
     assert stats["routes"]["GET /compute/v2.1/servers/{server_id}"] == 1
     assert stats["statuses"] == {"200": 2, "404": 1}
+    # When the first arrived and the last was handled: a command's time on the wire.
+    assert before <= stats["first_arrived"] <= stats["last_handled"] <= after
 
 
 def test_rate_limit_answers_429_with_retry_after(make_sim):
