@@ -249,14 +249,20 @@ class Executor:
 
     def _collect(self, walk: _Walk, timeout: float) -> None:
         """Wait up to `timeout` for running operations; handle each one that finished."""
-        answers = list(walk.polling.answers.values()) if walk.polling is not None else []
-        if not walk.running and not answers:
+        # Only the answers still to come: one already in would end every wait at once
+        # (a busy loop while another kind's list is still out).
+        pending = []
+        if walk.polling is not None:
+            pending = [f for f in walk.polling.answers.values() if not f.done()]
+            if not pending:
+                timeout = 0.0  # the whole poll is answered: see to it now
+        if not walk.running and not pending:
             time.sleep(min(timeout, 0.2))
             return
         # Woken the moment one ends (a step's successors start then, not at the next
         # tick) or a poll is answered; at most 0.2 s, so an interrupt is seen soon.
         ended, _ = wait(
-            [*walk.running, *answers], timeout=min(timeout, 0.2), return_when=FIRST_COMPLETED
+            [*walk.running, *pending], timeout=min(timeout, 0.2), return_when=FIRST_COMPLETED
         )
         finished = [f for f in walk.running if f in ended]  # in the order they started
         for future in finished:
